@@ -1,0 +1,554 @@
+"""Decoder: one gob stream in, type definitions and values out.
+
+Theory of operation (doc.go, "Types and Values" and "Encoding Details"). A stream is a sequence of
+messages. A message is either ``int(-id) wireType`` (a definition) or ``int(id) value``. Definitions
+arrive before the first value that needs them, outer type first, so they may refer forward; they are
+stored as received and resolved when a value uses them. A value whose type is not a struct is a
+"singleton": a zero field delta, then the value. A value normally fills one message, but an interface
+field can carry the concrete type's definitions in the middle of the value, and the value then goes on
+in the next message: the decoder reads on into following messages exactly where Go's
+``decodeTypeSequence`` does.
+
+Everything is transactional. :meth:`Decoder.next_item` either returns one complete item and
+consumes its messages, or returns :data:`NEED_DATA` and changes nothing (definitions met inside a
+value that is not complete yet are discarded with it). Any problem with the bytes raises
+:class:`RemoteProtocolError`; any other exception is a bug.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import attrs
+
+from ._errors import GobDecodeError, MessageTooLargeError, UnexpectedEOFError
+from ._framing import MessageBuffer
+from ._limits import DEFAULT_LIMITS, Limits
+from ._types import (
+    BOOL_ID,
+    BYTES_ID,
+    COMPLEX_ID,
+    FIRST_USER_ID_MIN,
+    FLOAT_ID,
+    INT_ID,
+    INTERFACE_ID,
+    STRING_ID,
+    UINT_ID,
+    MarshalMethod,
+    WireArray,
+    WireField,
+    WireMap,
+    WireMarshaler,
+    WireSlice,
+    WireStruct,
+    WireType,
+)
+from ._values import GobInterface, GobMarshaled, GobStruct, GobValue
+from ._wire import Reader, float_from_uint
+
+__all__ = ["NEED_DATA", "DecodedValue", "Decoder", "NeedData", "TypeDefinition", "type_name"]
+
+#: Longest registered interface name Go accepts ("name too long").
+MAX_INTERFACE_NAME = 1024
+
+_BUILTIN_NAMES: Final = {
+    BOOL_ID: "bool",
+    INT_ID: "int",
+    UINT_ID: "uint",
+    FLOAT_ID: "float",
+    BYTES_ID: "[]byte",
+    STRING_ID: "string",
+    COMPLEX_ID: "complex",
+    INTERFACE_ID: "interface",
+}
+_ZEROS: Final[dict[int, GobValue]] = {
+    BOOL_ID: False,
+    INT_ID: 0,
+    UINT_ID: 0,
+    FLOAT_ID: 0.0,
+    BYTES_ID: b"",
+    STRING_ID: "",
+    COMPLEX_ID: 0j,
+}
+# wireType's fields, by field number.
+_WIRE_VARIANTS: Final = ("array", "slice", "struct", "map") + tuple(m.value for m in MarshalMethod)
+
+
+class NeedData:
+    """Sentinel type: the buffered bytes do not yet hold a complete item."""
+
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+
+NEED_DATA: Final = NeedData()
+
+
+@attrs.frozen
+class TypeDefinition:
+    """A type definition received at the top level of the stream."""
+
+    id: int
+    wire: WireType
+    offset: int
+
+
+@attrs.frozen
+class DecodedValue:
+    """A complete top-level value: its type id, wire type name, and generic value."""
+
+    type_id: int
+    type_name: str
+    value: GobValue
+    offset: int
+    #: Definitions that travelled inside the value (interface fields), in order.
+    inline_definitions: tuple[TypeDefinition, ...] = ()
+
+
+def type_name(types: dict[int, WireType], type_id: int) -> str:
+    """The name the stream gave ``type_id``: a builtin's Go name or the definition's Name."""
+    if type_id in _BUILTIN_NAMES:
+        return _BUILTIN_NAMES[type_id]
+    wire = types.get(type_id)
+    return wire.name if wire is not None else f"<unknown type {type_id}>"
+
+
+class _Incomplete(Exception):
+    """Internal: the value continues in a message that has not arrived yet."""
+
+
+class _Cursor:
+    """Reads one value across consecutive messages, with the decoder's definitions pending."""
+
+    def __init__(self, decoder: Decoder, reader: Reader, message_offset: int) -> None:
+        self.decoder = decoder
+        self.reader = reader
+        self.message_offset = message_offset
+        self.messages_used = 1
+        self.new_types: dict[int, WireType] = {}
+        self.inline: list[TypeDefinition] = []
+
+    def lookup(self, type_id: int) -> WireType | None:
+        return self.new_types.get(type_id) or self.decoder.types.get(type_id)
+
+    def next_message(self) -> None:
+        try:
+            peeked = self.decoder.frames.peek(self.messages_used)
+        except GobDecodeError:
+            self.decoder.broken = True
+            raise
+        if peeked is None:
+            raise _Incomplete
+        data, offset = peeked
+        self.reader = Reader(data)
+        self.message_offset = offset
+        self.messages_used += 1
+
+    def where(self) -> str:
+        return f"at offset {self.message_offset + self.reader.pos}"
+
+
+class Decoder:
+    """The receiving half of one gob stream: a table of received types plus buffered bytes.
+
+    Feed bytes with :meth:`receive_data` in any chunking; call :meth:`next_item` until it returns
+    :data:`NEED_DATA`. Raises only :class:`RemoteProtocolError` subclasses; after one the stream is
+    unusable, as Go's is.
+    """
+
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.limits = limits
+        self.frames = MessageBuffer(limits.max_message_size)
+        self.types: dict[int, WireType] = {}
+        self._definitions_pending = False
+        #: True once the framing itself is bad: no later message can be found, so the stream is
+        #: over. Errors inside a message leave it False: that message is consumed (as Go has read
+        #: it) and the caller may go on, as net/rpc does after a body that fails to decode.
+        self.broken = False
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        """Add received bytes."""
+        self.frames.feed(data)
+
+    def check_eof(self) -> None:
+        """Call when the peer has closed: raise if the stream ended in the middle of something.
+
+        Raises :class:`UnexpectedEOFError` for a partial message, or for definitions with no value
+        after them (Go's ``io.ErrUnexpectedEOF`` in both cases). A clean end returns.
+        """
+        if self.frames.buffered:
+            raise UnexpectedEOFError(
+                f"unexpected EOF: {self.frames.buffered} bytes of an incomplete message at offset "
+                f"{self.frames.stream_offset}"
+            )
+        if self._definitions_pending:
+            raise UnexpectedEOFError("unexpected EOF: type definitions with no value after them")
+
+    def next_item(self) -> TypeDefinition | DecodedValue | NeedData:
+        """The next complete definition or value, or NEED_DATA.
+
+        On a :class:`RemoteProtocolError` inside a message, that message (and any the value ran
+        on into) is consumed before raising; see :attr:`broken`.
+        """
+        try:
+            peeked = self.frames.peek(0)
+        except GobDecodeError:
+            self.broken = True
+            raise
+        if peeked is None:
+            return NEED_DATA
+        data, offset = peeked
+        reader = Reader(data)
+        try:
+            type_id = reader.int()
+            if type_id < 0:
+                wire = self._read_definition(reader, -type_id)
+                if reader.remaining():
+                    raise GobDecodeError(f"extra data in buffer after type definition {-type_id}")
+                self._store_types({-type_id: wire})
+        except GobDecodeError:
+            self.frames.consume(1)
+            self._definitions_pending = False
+            raise
+        if type_id < 0:
+            self.frames.consume(1)
+            self._definitions_pending = True
+            return TypeDefinition(-type_id, wire, offset)
+        cursor = _Cursor(self, reader, offset)
+        try:
+            value = self._top_value(cursor, type_id)
+        except _Incomplete:
+            return NEED_DATA
+        except (GobDecodeError, RecursionError) as exc:
+            self.frames.consume(cursor.messages_used)
+            self._definitions_pending = False
+            if isinstance(exc, RecursionError):
+                raise MessageTooLargeError(
+                    f"gob: value nests too deeply {cursor.where()}"
+                ) from None
+            raise
+        # Like Go (DecodeValue resets its buffer), bytes left after the value are dropped.
+        self._store_types(cursor.new_types)
+        self.frames.consume(cursor.messages_used)
+        self._definitions_pending = False
+        return DecodedValue(
+            type_id,
+            type_name(self.types, type_id),
+            value,
+            offset,
+            tuple(cursor.inline),
+        )
+
+    # --- definitions -------------------------------------------------------------------------
+
+    def _store_types(self, new: dict[int, WireType]) -> None:
+        if len(self.types) + len(new) > self.limits.max_types:
+            raise MessageTooLargeError(
+                f"gob: more than {self.limits.max_types} type definitions in one stream"
+            )
+        self.types.update(new)
+
+    def _check_new_id(self, type_id: int, pending: dict[int, WireType] | None = None) -> None:
+        if type_id < FIRST_USER_ID_MIN or type_id in self.types or (pending and type_id in pending):
+            raise GobDecodeError(f"gob: duplicate type received (id {type_id})")
+
+    def _read_definition(self, r: Reader, type_id: int) -> WireType:
+        """Parse a wireType (type.go) for ``type_id``."""
+        self._check_new_id(type_id)
+        delta = r.uint()
+        if not 1 <= delta <= len(_WIRE_VARIANTS):
+            raise GobDecodeError(
+                f"gob: type definition {type_id} has bad wireType field delta {delta}"
+            )
+        variant = _WIRE_VARIANTS[delta - 1]
+        wire: WireType
+        if variant == "struct":
+            name, wid, extra = _read_common_then(r, 1)
+            fields: list[WireField] = []
+            if extra == 1:
+                count = r.uint()
+                if count > r.remaining():
+                    raise GobDecodeError(f"gob: struct definition {type_id} claims {count} fields")
+                for _ in range(count):
+                    fields.append(_read_field_type(r))
+                extra = _end_struct(r, "structType")
+            wire = WireStruct(name, wid, tuple(fields))
+        elif variant == "slice":
+            name, wid, extra = _read_common_then(r, 1)
+            elem = 0
+            if extra == 1:
+                elem = r.int()
+                extra = _end_struct(r, "sliceType")
+            wire = WireSlice(name, wid, elem)
+        elif variant == "array":
+            name, wid, extra = _read_common_then(r, 2)
+            elem = length = 0
+            field = 0
+            while extra:
+                field += extra
+                if field == 1:
+                    elem = r.int()
+                elif field == 2:
+                    length = r.int()
+                else:
+                    raise GobDecodeError(f"gob: bad arrayType field {field} in definition {type_id}")
+                extra = r.uint()
+            wire = WireArray(name, wid, elem, length)
+        elif variant == "map":
+            name, wid, extra = _read_common_then(r, 2)
+            key = elem = 0
+            field = 0
+            while extra:
+                field += extra
+                if field == 1:
+                    key = r.int()
+                elif field == 2:
+                    elem = r.int()
+                else:
+                    raise GobDecodeError(f"gob: bad mapType field {field} in definition {type_id}")
+                extra = r.uint()
+            wire = WireMap(name, wid, key, elem)
+        else:
+            name, wid, extra = _read_common_then(r, 0)
+            wire = WireMarshaler(MarshalMethod(variant), name, wid)
+        if extra:
+            raise GobDecodeError(f"gob: bad data: field numbers out of bounds in definition {type_id}")
+        if r.uint() != 0:
+            raise GobDecodeError(f"gob: wireType for {type_id} sets more than one kind")
+        if wid != type_id:
+            raise GobDecodeError(f"gob: definition for id {type_id} describes id {wid}")
+        return wire
+
+    # --- values ------------------------------------------------------------------------------
+
+    def _top_value(self, cur: _Cursor, type_id: int) -> GobValue:
+        wire = cur.lookup(type_id)
+        if isinstance(wire, WireStruct):
+            return self._struct(cur, wire, 0)
+        if wire is None and type_id not in _BUILTIN_NAMES:
+            raise GobDecodeError(f"gob: unknown type id or corrupted data: {type_id} {cur.where()}")
+        delta = cur.reader.uint()
+        if delta != 0:
+            raise GobDecodeError(
+                f"gob: decode: corrupted data: non-zero delta for singleton {cur.where()}"
+            )
+        return self._value(cur, type_id, 0)
+
+    def _zero(self, cur: _Cursor, type_id: int) -> GobValue:
+        return _ZEROS.get(type_id)
+
+    def _value(self, cur: _Cursor, type_id: int, depth: int) -> GobValue:
+        r = cur.reader
+        if type_id == STRING_ID:
+            return r.string()
+        if type_id == INT_ID:
+            return r.int()
+        if type_id == UINT_ID:
+            return r.uint()
+        if type_id == BYTES_ID:
+            return r.bytes()
+        if type_id == BOOL_ID:
+            u = r.uint()
+            if u > 1:
+                raise GobDecodeError(f"gob: invalid bool value {u} {cur.where()}")
+            return u == 1
+        if type_id == FLOAT_ID:
+            return r.float()
+        if type_id == COMPLEX_ID:
+            real = r.float()
+            return complex(real, r.float())
+        if type_id == INTERFACE_ID:
+            return self._interface(cur, depth + 1)
+        wire = cur.lookup(type_id)
+        if wire is None:
+            raise GobDecodeError(f"gob: unknown type id or corrupted data: {type_id} {cur.where()}")
+        if depth >= self.limits.max_nesting:
+            raise MessageTooLargeError(
+                f"gob: value nests deeper than {self.limits.max_nesting} {cur.where()}"
+            )
+        if isinstance(wire, WireStruct):
+            return self._struct(cur, wire, depth + 1)
+        if isinstance(wire, WireSlice):
+            count = self._count(cur, wire.elem, "slice")
+            return [self._value(cur, wire.elem, depth + 1) for _ in range(count)]
+        if isinstance(wire, WireArray):
+            count = self._count(cur, wire.elem, "array")
+            if count != wire.length:
+                raise GobDecodeError(
+                    f"gob: array of length {count} received for {wire.name or 'array'} of length "
+                    f"{wire.length} {cur.where()}"
+                )
+            return [self._value(cur, wire.elem, depth + 1) for _ in range(count)]
+        if isinstance(wire, WireMap):
+            count = self._count(cur, wire.key, "map")
+            result: dict[GobValue, GobValue] = {}
+            for _ in range(count):
+                key = _hashable(self._value(cur, wire.key, depth + 1))
+                result[key] = self._value(cur, wire.elem, depth + 1)
+            return result
+        return GobMarshaled(wire.name, r.bytes())
+
+    def _count(self, cur: _Cursor, elem: int, what: str) -> int:
+        count = cur.reader.uint()
+        if count > self.limits.max_elements:
+            raise MessageTooLargeError(
+                f"gob: {what} of {count} elements is over the {self.limits.max_elements}-element "
+                f"limit {cur.where()}"
+            )
+        # Every element takes at least one byte. Interfaces are the exception to checking this
+        # against the current message: their values may continue in the next one.
+        if elem != INTERFACE_ID and count > cur.reader.remaining() and not self._has_interface(
+            cur, elem
+        ):
+            raise GobDecodeError(
+                f"gob: {what} of {count} elements in {cur.reader.remaining()} remaining bytes "
+                f"{cur.where()}"
+            )
+        return count
+
+    def _has_interface(self, cur: _Cursor, type_id: int, seen: frozenset[int] = frozenset()) -> bool:
+        if type_id == INTERFACE_ID:
+            return True
+        wire = cur.lookup(type_id)
+        if wire is None or type_id in seen or isinstance(wire, WireMarshaler):
+            return False
+        seen = seen | {type_id}
+        if isinstance(wire, WireStruct):
+            return any(self._has_interface(cur, f.id, seen) for f in wire.fields)
+        if isinstance(wire, WireMap):
+            return self._has_interface(cur, wire.key, seen) or self._has_interface(
+                cur, wire.elem, seen
+            )
+        return self._has_interface(cur, wire.elem, seen)
+
+    def _struct(self, cur: _Cursor, wire: WireStruct, depth: int) -> GobStruct:
+        fields = wire.fields
+        values: list[GobValue] = [_UNSET] * len(fields)
+        field = -1
+        # Go accepts a struct whose message ends without the closing zero delta.
+        while cur.reader.remaining():
+            delta = cur.reader.uint()
+            if delta == 0:
+                break
+            field += delta
+            if field >= len(fields):
+                raise GobDecodeError(
+                    f"gob: bad data: field numbers out of bounds: field {field} of "
+                    f"{wire.name or 'struct'} ({len(fields)} fields) {cur.where()}"
+                )
+            values[field] = self._value(cur, fields[field].id, depth)
+        return GobStruct(
+            wire.name,
+            tuple(
+                (f.name, self._zero(cur, f.id) if v is _UNSET else v)
+                for f, v in zip(fields, values, strict=True)
+            ),
+        )
+
+    def _interface(self, cur: _Cursor, depth: int) -> GobValue:
+        r = cur.reader
+        size = r.uint()
+        if size == 0:
+            return None
+        if size > MAX_INTERFACE_NAME:
+            raise GobDecodeError(f"gob: name too long ({size} bytes) {cur.where()}")
+        name = r.raw(size).decode("utf-8", "surrogateescape")
+        if depth >= self.limits.max_nesting:
+            raise MessageTooLargeError(
+                f"gob: value nests deeper than {self.limits.max_nesting} {cur.where()}"
+            )
+        concrete = self._interface_type_sequence(cur)
+        cur.reader.uint()  # the value's byte count, which Go reads and ignores
+        wire = cur.lookup(concrete)
+        if isinstance(wire, WireStruct):
+            value: GobValue = self._struct(cur, wire, depth + 1)
+        else:
+            if wire is None and concrete not in _BUILTIN_NAMES:
+                raise GobDecodeError(
+                    f"gob: unknown type id or corrupted data: {concrete} {cur.where()}"
+                )
+            if cur.reader.uint() != 0:
+                raise GobDecodeError(
+                    f"gob: decode: corrupted data: non-zero delta for singleton {cur.where()}"
+                )
+            value = self._value(cur, concrete, depth)
+        return GobInterface(name, value)
+
+    def _interface_type_sequence(self, cur: _Cursor) -> int:
+        """Go's decodeTypeSequence(isInterface=true): definitions, then the concrete type id."""
+        while True:
+            if not cur.reader.remaining():
+                cur.next_message()
+            type_id = cur.reader.int()
+            if type_id >= 0:
+                return type_id
+            offset = cur.message_offset + cur.reader.pos
+            self._check_new_id(-type_id, cur.new_types)
+            wire = self._read_definition(cur.reader, -type_id)
+            cur.new_types[-type_id] = wire
+            cur.inline.append(TypeDefinition(-type_id, wire, offset))
+            if cur.reader.remaining():
+                cur.reader.uint()  # a delimited value's count, skipped as Go skips it
+
+
+_UNSET: Final[GobValue] = GobMarshaled("<unset>", b"")
+
+
+def _hashable(key: GobValue) -> GobValue:
+    if isinstance(key, list):
+        return tuple(_hashable(k) for k in key)
+    if isinstance(key, float) and math.isnan(key):
+        return key  # NaN keys are legal in Go maps; each stays distinct, as in Go
+    return key
+
+
+def _read_common_then(r: Reader, max_extra: int) -> tuple[str, int, int]:
+    """Read the CommonType field (always field 0) and return (name, id, next delta)."""
+    if r.uint() != 1:
+        raise GobDecodeError("gob: type definition lacks its CommonType")
+    name = ""
+    type_id = 0
+    field = -1
+    while True:
+        delta = r.uint()
+        if delta == 0:
+            break
+        field += delta
+        if field == 0:
+            name = r.string()
+        elif field == 1:
+            type_id = r.int()
+        else:
+            raise GobDecodeError(f"gob: bad CommonType field {field}")
+    extra = r.uint()
+    if extra > max_extra:
+        raise GobDecodeError(f"gob: bad data: field numbers out of bounds (delta {extra})")
+    return name, type_id, extra
+
+
+def _read_field_type(r: Reader) -> WireField:
+    name = ""
+    type_id = 0
+    field = -1
+    while True:
+        delta = r.uint()
+        if delta == 0:
+            break
+        field += delta
+        if field == 0:
+            name = r.string()
+        elif field == 1:
+            type_id = r.int()
+        else:
+            raise GobDecodeError(f"gob: bad fieldType field {field}")
+    if not name:
+        raise GobDecodeError(f"gob: empty name for remote field of type {type_id}")
+    return WireField(name, type_id)
+
+
+def _end_struct(r: Reader, what: str) -> int:
+    delta = r.uint()
+    if delta != 0:
+        raise GobDecodeError(f"gob: bad data: field numbers out of bounds in {what}")
+    return 0

@@ -1,0 +1,101 @@
+"""Length-prefixed gob messages (doc.go: "a stream of messages, each preceded by its length").
+
+:class:`MessageBuffer` collects bytes in any chunking and hands out complete messages. It can peek
+at messages beyond the first without consuming them, because a value with an interface field may
+carry its type definitions inside the value and continue in the next message (Go's
+``decodeTypeSequence``); the decoder consumes only once the whole value is there. A length over the
+limit is refused as soon as its prefix is readable, before any of it is buffered as a message.
+"""
+
+from __future__ import annotations
+
+from ._errors import GobDecodeError, MessageTooLargeError
+
+__all__ = ["MessageBuffer"]
+
+# Compact the buffer once this much has been consumed from its front, so that consuming many small
+# messages costs O(total) rather than O(n^2) memmoves.
+_COMPACT_AT = 64 * 1024
+
+
+class MessageBuffer:
+    """Bytes in, complete messages out; no I/O."""
+
+    def __init__(self, max_message_size: int) -> None:
+        self.max_message_size = max_message_size
+        self._buf = bytearray()
+        self._start = 0  # read offset of the first unconsumed message
+        self._offset = 0  # stream offset of self._buf[0], for error messages
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Append received bytes."""
+        self._buf += data
+
+    @property
+    def buffered(self) -> int:
+        """Unconsumed bytes held."""
+        return len(self._buf) - self._start
+
+    @property
+    def stream_offset(self) -> int:
+        """Offset in the whole stream of the next unconsumed byte."""
+        return self._offset + self._start
+
+    def _frame_at(self, pos: int) -> tuple[int, int] | None:
+        """(payload start, payload end) of the message whose prefix starts at ``pos``."""
+        buf = self._buf
+        if pos >= len(buf):
+            return None
+        first = buf[pos]
+        if first < 0x80:
+            size, start = first, pos + 1
+        else:
+            width = 256 - first
+            if width > 8:
+                raise GobDecodeError(
+                    f"gob: encoded unsigned integer out of range in a message length "
+                    f"(byte {first:#04x} at offset {self._offset + pos})"
+                )
+            start = pos + 1 + width
+            if start > len(buf):
+                return None
+            size = int.from_bytes(buf[pos + 1 : start], "big")
+        if size > self.max_message_size:
+            raise MessageTooLargeError(
+                f"gob: message of {size} bytes at offset {self._offset + pos} is over the "
+                f"{self.max_message_size}-byte limit"
+            )
+        if size == 0:
+            raise GobDecodeError(f"gob: zero-length message at offset {self._offset + pos}")
+        end = start + size
+        if end > len(buf):
+            return None
+        return start, end
+
+    def peek(self, index: int) -> tuple[bytes, int] | None:
+        """The ``index``-th unconsumed message and its stream offset, or None if incomplete."""
+        pos = self._start
+        for _ in range(index):
+            frame = self._frame_at(pos)
+            if frame is None:
+                return None
+            pos = frame[1]
+        frame = self._frame_at(pos)
+        if frame is None:
+            return None
+        start, end = frame
+        return bytes(self._buf[start:end]), self._offset + start
+
+    def consume(self, count: int) -> None:
+        """Drop the first ``count`` messages (they must be complete)."""
+        pos = self._start
+        for _ in range(count):
+            frame = self._frame_at(pos)
+            if frame is None:
+                raise AssertionError("consume() past the complete messages")  # pragma: no cover
+            pos = frame[1]
+        self._start = pos
+        if self._start >= _COMPACT_AT or self._start == len(self._buf):
+            del self._buf[: self._start]
+            self._offset += self._start
+            self._start = 0

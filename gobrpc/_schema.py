@@ -1,0 +1,319 @@
+"""Binding frozen attrs classes to gob structs, and decoding into them as Go does.
+
+A class declares its Go side in field metadata: each attribute made with :func:`gob_field` names its
+Go field and Go type (``int32`` vs ``int64`` vs ``uint64`` matters for range checks; names and
+pointer-ness matter for type ids). :func:`struct_type` turns the class into a :class:`StructType`
+(cached, recursion-safe), which the :class:`Encoder` encodes exactly.
+
+Decoding is two steps, as cattrs does it: the :class:`Decoder` yields generic values, then
+:func:`structure` checks the wire type against the local type with Go's own rules and messages
+(``compileDec``/``compatibleType`` in decode.go: fields matched by name only, unknown wire fields
+skipped, kinds must agree, widths may differ but values must fit) and builds the instances.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TypeVar, overload
+
+import attrs
+
+from ._errors import GobDecodeError
+from ._types import (
+    BOOL_ID,
+    BYTES_ID,
+    COMPLEX_ID,
+    FLOAT_ID,
+    INT_ID,
+    INTERFACE_ID,
+    STRING_ID,
+    UINT_ID,
+    ArrayType,
+    BasicType,
+    GoType,
+    InterfaceType,
+    Kind,
+    MapType,
+    MarshalerType,
+    PointerType,
+    SliceType,
+    StructType,
+    UnsentType,
+    WireArray,
+    WireMap,
+    WireMarshaler,
+    WireSlice,
+    WireStruct,
+    WireType,
+    base_type,
+    Field,
+)
+from ._values import GobStruct, GobValue
+
+__all__ = ["GOB_NAME", "GOB_TYPE", "TypeSpec", "gob_field", "structure", "struct_type"]
+
+T = TypeVar("T")
+
+#: Field metadata keys.
+GOB_NAME = "gob_name"
+GOB_TYPE = "gob_type"
+
+#: A field's Go type: a GoType, an attrs class (a by-value struct), or a zero-argument callable
+#: returning either (for types declared later in the module, or recursive ones).
+TypeSpec = GoType | type | Callable[[], "GoType | type"]
+
+_KIND_WIRE = {
+    Kind.BOOL: BOOL_ID,
+    Kind.STRING: STRING_ID,
+    Kind.BYTES: BYTES_ID,
+    Kind.FLOAT32: FLOAT_ID,
+    Kind.FLOAT64: FLOAT_ID,
+    Kind.COMPLEX64: COMPLEX_ID,
+    Kind.COMPLEX128: COMPLEX_ID,
+}
+_RANGES = {
+    Kind.INT8: (-(1 << 7), (1 << 7) - 1),
+    Kind.INT16: (-(1 << 15), (1 << 15) - 1),
+    Kind.INT32: (-(1 << 31), (1 << 31) - 1),
+    Kind.UINT8: (0, (1 << 8) - 1),
+    Kind.UINT16: (0, (1 << 16) - 1),
+    Kind.UINT32: (0, (1 << 32) - 1),
+}
+_SIGNED = {Kind.INT, Kind.INT8, Kind.INT16, Kind.INT32, Kind.INT64}
+_UNSIGNED = {Kind.UINT, Kind.UINT8, Kind.UINT16, Kind.UINT32, Kind.UINT64, Kind.UINTPTR}
+
+
+@overload
+def gob_field(go_name: str, go_type: TypeSpec, *, default: T) -> T: ...
+@overload
+def gob_field(go_name: str, go_type: TypeSpec, *, factory: Callable[[], T]) -> T: ...
+def gob_field(
+    go_name: str,
+    go_type: TypeSpec,
+    *,
+    default: object = attrs.NOTHING,
+    factory: Callable[[], object] | None = None,
+) -> object:
+    """An attrs field that is the Go struct field ``go_name`` of type ``go_type``."""
+    metadata = {GOB_NAME: go_name, GOB_TYPE: go_type}
+    if factory is not None:
+        return attrs.field(factory=factory, metadata=metadata)
+    return attrs.field(default=default, metadata=metadata)
+
+
+def _resolve(spec: object) -> GoType:
+    if isinstance(spec, type) and attrs.has(spec):
+        return struct_type(spec)
+    if isinstance(
+        spec,
+        BasicType
+        | InterfaceType
+        | UnsentType
+        | MarshalerType
+        | PointerType
+        | SliceType
+        | ArrayType
+        | MapType
+        | StructType,
+    ):
+        return spec
+    if callable(spec):
+        return _resolve(spec())
+    raise TypeError(f"not a Go type specification: {spec!r}")
+
+
+_STRUCTS: dict[type, StructType] = {}
+
+
+def struct_type(cls: type) -> StructType:
+    """The Go struct type bound to attrs class ``cls``.
+
+    The Go name is ``cls.__gob_name__`` (default: the class name) and the package name, which
+    shows up in type names such as ``[]*messages.InvokeResponse_Error_StackFrame``, is
+    ``cls.__gob_package__`` (default ``main``).
+    """
+    cached = _STRUCTS.get(cls)
+    if cached is not None:
+        return cached
+    st = StructType(
+        getattr(cls, "__gob_name__", cls.__name__),
+        getattr(cls, "__gob_package__", "main"),
+        python_class=cls,
+    )
+    _STRUCTS[cls] = st  # before resolving fields, so recursive classes find it
+    fields = []
+    names = []
+    for attribute in attrs.fields(cls):
+        if GOB_NAME not in attribute.metadata:
+            continue
+        field = Field(attribute.metadata[GOB_NAME], _resolve(attribute.metadata[GOB_TYPE]))
+        fields.append(field)
+        if field.sent:
+            names.append(attribute.name)
+    st.fields = tuple(fields)
+    st.python_names = tuple(names)
+    return st
+
+
+# --- Go's compatibility rules (decode.go compatibleType / compileDec / compileSingle) ----------
+
+
+def _wire_string(types: Mapping[int, WireType], type_id: int) -> str:
+    builtin = {
+        BOOL_ID: "bool",
+        INT_ID: "int",
+        UINT_ID: "uint",
+        FLOAT_ID: "float",
+        BYTES_ID: "bytes",
+        STRING_ID: "string",
+        COMPLEX_ID: "complex",
+        INTERFACE_ID: "interface",
+    }
+    if type_id in builtin:
+        return builtin[type_id]
+    wire = types.get(type_id)
+    return wire.name if wire is not None else ""
+
+
+def _compatible(
+    local: GoType, wire_id: int, types: Mapping[int, WireType], seen: dict[GoType, int]
+) -> bool:
+    if local in seen:
+        return seen[local] == wire_id
+    seen[local] = wire_id
+    wire = types.get(wire_id)
+    t = base_type(local)
+    if isinstance(t, MarshalerType) != isinstance(wire, WireMarshaler):
+        return False
+    if isinstance(t, MarshalerType):
+        return isinstance(wire, WireMarshaler) and wire.method is t.method
+    if isinstance(t, BasicType):
+        if t.kind in _SIGNED:
+            return wire_id == INT_ID
+        if t.kind in _UNSIGNED:
+            return wire_id == UINT_ID
+        return wire_id == _KIND_WIRE[t.kind]
+    if isinstance(t, InterfaceType):
+        return wire_id == INTERFACE_ID
+    if isinstance(t, ArrayType):
+        return (
+            isinstance(wire, WireArray)
+            and wire.length == t.length
+            and _compatible(t.elem, wire.elem, types, seen)
+        )
+    if isinstance(t, MapType):
+        return (
+            isinstance(wire, WireMap)
+            and _compatible(t.key, wire.key, types, seen)
+            and _compatible(t.elem, wire.elem, types, seen)
+        )
+    if isinstance(t, SliceType):
+        if isinstance(t.elem, BasicType) and t.elem.kind is Kind.UINT8:
+            return wire_id == BYTES_ID
+        return isinstance(wire, WireSlice) and _compatible(t.elem, wire.elem, types, seen)
+    return isinstance(t, StructType)
+
+
+def _check(local: GoType, wire_id: int, types: Mapping[int, WireType], done: set[tuple[int, int]]) -> None:
+    """Go's compile step for decoding ``wire_id`` into ``local``: raise Go's error text."""
+    t = base_type(local)
+    if not isinstance(t, StructType):
+        if not _compatible(local, wire_id, types, {}):
+            name = local.go_string
+            remote = _wire_string(types, wire_id)
+            if isinstance(t, InterfaceType) and wire_id != INTERFACE_ID:
+                raise GobDecodeError(
+                    f"gob: local interface type {name} can only be decoded from remote interface "
+                    f"type; received concrete type {remote}"
+                )
+            raise GobDecodeError(
+                f"gob: decoding into local type {name}, received remote type {remote}"
+            )
+        _check_elements(t, wire_id, types, done)
+        return
+    key = (id(t), wire_id)
+    if key in done:
+        return
+    done.add(key)
+    wire = types.get(wire_id)
+    if wire is None and wire_id > INTERFACE_ID:
+        raise GobDecodeError("gob: unknown type id or corrupted data")
+    if not isinstance(wire, WireStruct):
+        raise GobDecodeError(
+            f"gob: type mismatch in decoder: want struct type {t.go_string}; got non-struct"
+        )
+    local_fields = {f.name: f for f in t.fields}
+    matched = 0
+    for wf in wire.fields:
+        lf = local_fields.get(wf.name)
+        if lf is None or not lf.exported:
+            continue
+        if not _compatible(lf.type, wf.id, types, {}):
+            raise GobDecodeError(
+                f"gob: wrong type ({lf.type.go_string}) for received field {wire.name}.{wf.name}"
+            )
+        _check_elements(base_type(lf.type), wf.id, types, done)
+        matched += 1
+    if matched == 0 and t.fields and wire.fields:
+        raise GobDecodeError(
+            f"gob: type mismatch: no fields matched compiling decoder for {t.name}"
+        )
+
+
+def _check_elements(t: GoType, wire_id: int, types: Mapping[int, WireType], done: set[tuple[int, int]]) -> None:
+    wire = types.get(wire_id)
+    if isinstance(t, StructType):
+        _check(t, wire_id, types, done)
+    elif isinstance(t, SliceType | ArrayType) and isinstance(wire, WireSlice | WireArray):
+        if isinstance(base_type(t.elem), StructType):
+            _check(t.elem, wire.elem, types, done)
+    elif isinstance(t, MapType) and isinstance(wire, WireMap):
+        for part, pid in ((t.key, wire.key), (t.elem, wire.elem)):
+            if isinstance(base_type(part), StructType):
+                _check(part, pid, types, done)
+
+
+# --- building values ------------------------------------------------------------------------
+
+
+def structure(
+    go_type: GoType, wire_id: int, types: Mapping[int, WireType], value: GobValue
+) -> object:
+    """Decode a generic value into ``go_type`` as Go would decode it into that Go type.
+
+    Raises :class:`GobDecodeError` with Go's message when the wire type does not fit, or a value
+    overflows its declared width. Structs bound to a class come back as instances of it.
+    """
+    _check(go_type, wire_id, types, set())
+    return _build(go_type, value, go_type.go_string)
+
+
+def _build(t: GoType, value: GobValue, name: str) -> object:
+    t = base_type(t)
+    if value is None:
+        return None
+    if isinstance(t, StructType):
+        if not isinstance(value, GobStruct) or t.python_class is None:
+            return value
+        kwargs: dict[str, object] = {}
+        by_go_name = {f.name: f for f in t.sent_fields}
+        names = dict(zip((f.name for f in t.sent_fields), t.python_names or (), strict=True))
+        for go_name, field_value in value.items:
+            local = by_go_name.get(go_name)
+            if local is None:
+                continue
+            kwargs[names[go_name]] = _build(local.type, field_value, go_name)
+        return t.python_class(**kwargs)
+    if isinstance(t, SliceType | ArrayType):
+        if isinstance(value, bytes):
+            return value
+        if isinstance(value, list):
+            return [_build(t.elem, v, name) for v in value]
+        return value
+    if isinstance(t, MapType) and isinstance(value, dict):
+        return {_build(t.key, k, name): _build(t.elem, v, name) for k, v in value.items()}
+    if isinstance(t, BasicType) and t.kind in _RANGES and isinstance(value, int):
+        low, high = _RANGES[t.kind]
+        if not low <= value <= high:
+            raise GobDecodeError(f'value for "{name}" out of range')
+    return value

@@ -1,0 +1,557 @@
+"""Go types as gob sees them, the wire's type definitions, and Go's process-wide id allocation.
+
+:data:`GoType` describes a Go type the way ``reflect`` does, as far as gob cares: kind, Name(),
+String() (which needs the package *name*), element types, struct fields in declaration order.
+:class:`TypeRegistry` is Go's package-global type table made into an object: it assigns ids in
+first-use order by exactly the rules of ``encoding/gob/type.go`` (a struct takes its id before its
+fields; a slice, array or map after its elements; a field of an unnamed type is named by its Go
+spelling; an element reached through ``[]*T`` is built with an empty name), so an encoder that
+shares one registry across streams produces the same ids as one Go process would.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TypeAlias
+
+import attrs
+
+from ._errors import GobEncodeError
+
+__all__ = [
+    "BOOL_ID",
+    "BYTES_ID",
+    "COMPLEX_ID",
+    "FIRST_USER_ID_GO_1_21",
+    "FIRST_USER_ID_LEGACY",
+    "FLOAT_ID",
+    "INTERFACE_ID",
+    "INT_ID",
+    "STRING_ID",
+    "UINT_ID",
+    "ArrayType",
+    "BasicType",
+    "Field",
+    "GoType",
+    "InterfaceType",
+    "Kind",
+    "MapType",
+    "MarshalMethod",
+    "MarshalerType",
+    "PointerType",
+    "SliceType",
+    "StructType",
+    "TypeRegistry",
+    "UnsentType",
+    "WireArray",
+    "WireField",
+    "WireMap",
+    "WireMarshaler",
+    "WireSlice",
+    "WireStruct",
+    "WireType",
+    "base_type",
+    "builtin_id",
+]
+
+# Predefined type ids (type.go): these never appear in definitions.
+BOOL_ID = 1
+INT_ID = 2
+UINT_ID = 3
+FLOAT_ID = 4
+BYTES_ID = 5
+STRING_ID = 6
+COMPLEX_ID = 7
+INTERFACE_ID = 8
+#: Ids below this are reserved; a definition for one is "gob: duplicate type received".
+FIRST_USER_ID_MIN = 64
+#: First id a Go process hands out since Go 1.21 (``idToTypeSlice``: the next id is the table length).
+FIRST_USER_ID_GO_1_21 = 64
+#: First id in Go up to 1.20 (``nextId`` started at 64 and was incremented before each use).
+FIRST_USER_ID_LEGACY = 65
+
+
+class Kind(enum.Enum):
+    """The basic kinds; the value is Go's spelling of the predeclared type."""
+
+    BOOL = "bool"
+    INT = "int"
+    INT8 = "int8"
+    INT16 = "int16"
+    INT32 = "int32"
+    INT64 = "int64"
+    UINT = "uint"
+    UINT8 = "uint8"
+    UINT16 = "uint16"
+    UINT32 = "uint32"
+    UINT64 = "uint64"
+    UINTPTR = "uintptr"
+    FLOAT32 = "float32"
+    FLOAT64 = "float64"
+    COMPLEX64 = "complex64"
+    COMPLEX128 = "complex128"
+    STRING = "string"
+    BYTES = "[]uint8"
+
+
+_KIND_IDS = {
+    Kind.BOOL: BOOL_ID,
+    Kind.INT: INT_ID,
+    Kind.INT8: INT_ID,
+    Kind.INT16: INT_ID,
+    Kind.INT32: INT_ID,
+    Kind.INT64: INT_ID,
+    Kind.UINT: UINT_ID,
+    Kind.UINT8: UINT_ID,
+    Kind.UINT16: UINT_ID,
+    Kind.UINT32: UINT_ID,
+    Kind.UINT64: UINT_ID,
+    Kind.UINTPTR: UINT_ID,
+    Kind.FLOAT32: FLOAT_ID,
+    Kind.FLOAT64: FLOAT_ID,
+    Kind.COMPLEX64: COMPLEX_ID,
+    Kind.COMPLEX128: COMPLEX_ID,
+    Kind.STRING: STRING_ID,
+    Kind.BYTES: BYTES_ID,
+}
+
+
+def _qualified(package: str, name: str) -> str:
+    return f"{package}.{name}" if package else name
+
+
+@attrs.frozen
+class BasicType:
+    """bool, the integer, float and complex kinds, string, and []byte; optionally named
+    (``type Celsius float64``). Named or not, gob sends them under the predefined ids."""
+
+    kind: Kind
+    name: str = ""
+    package: str = ""
+
+    @property
+    def go_name(self) -> str:
+        """reflect's Name(): the declared name, or the predeclared type's own name."""
+        if self.name:
+            return self.name
+        return "" if self.kind is Kind.BYTES else self.kind.value
+
+    @property
+    def go_string(self) -> str:
+        """reflect's String()."""
+        return _qualified(self.package, self.name) if self.name else self.kind.value
+
+
+@attrs.frozen
+class InterfaceType:
+    """Any interface type (``interface{}``, ``error``, ...): sent as a registered name plus value."""
+
+    name: str = ""
+    package: str = ""
+
+    @property
+    def go_name(self) -> str:
+        """reflect's Name()."""
+        return self.name
+
+    @property
+    def go_string(self) -> str:
+        """reflect's String()."""
+        return _qualified(self.package, self.name) if self.name else "interface {}"
+
+
+@attrs.frozen
+class UnsentType:
+    """A chan or func type: a struct field of this type is never sent, as if unexported."""
+
+    spelling: str = "chan int"
+
+    @property
+    def go_name(self) -> str:
+        """reflect's Name()."""
+        return ""
+
+    @property
+    def go_string(self) -> str:
+        """reflect's String()."""
+        return self.spelling
+
+
+class MarshalMethod(enum.Enum):
+    """Which self-marshalling interface a type implements, in gob's order of preference."""
+
+    GOB_ENCODER = "GobEncoder"
+    BINARY_MARSHALER = "BinaryMarshaler"
+    TEXT_MARSHALER = "TextMarshaler"
+
+
+@attrs.frozen
+class MarshalerType:
+    """A named type that marshals itself (``time.Time`` is a GobEncoder); values are opaque bytes."""
+
+    method: MarshalMethod
+    name: str
+    package: str = ""
+
+    @property
+    def go_name(self) -> str:
+        """reflect's Name()."""
+        return self.name
+
+    @property
+    def go_string(self) -> str:
+        """reflect's String()."""
+        return _qualified(self.package, self.name)
+
+
+@attrs.frozen
+class PointerType:
+    """``*T``. gob flattens pointers: the value is sent as T, and a nil pointer is omitted."""
+
+    elem: GoType
+
+    @property
+    def go_name(self) -> str:
+        """reflect's Name() (always empty for pointers)."""
+        return ""
+
+    @property
+    def go_string(self) -> str:
+        """reflect's String()."""
+        return "*" + self.elem.go_string
+
+
+@attrs.frozen
+class SliceType:
+    """``[]T`` or a named slice type. A slice of uint8 is ``[]byte``: use BasicType(Kind.BYTES)."""
+
+    elem: GoType
+    name: str = ""
+    package: str = ""
+
+    @property
+    def go_name(self) -> str:
+        """reflect's Name()."""
+        return self.name
+
+    @property
+    def go_string(self) -> str:
+        """reflect's String()."""
+        return _qualified(self.package, self.name) if self.name else "[]" + self.elem.go_string
+
+
+@attrs.frozen
+class ArrayType:
+    """``[N]T``: always sent, every element included."""
+
+    elem: GoType
+    length: int
+    name: str = ""
+    package: str = ""
+
+    @property
+    def go_name(self) -> str:
+        """reflect's Name()."""
+        return self.name
+
+    @property
+    def go_string(self) -> str:
+        """reflect's String()."""
+        if self.name:
+            return _qualified(self.package, self.name)
+        return f"[{self.length}]{self.elem.go_string}"
+
+
+@attrs.frozen
+class MapType:
+    """``map[K]V``. An empty non-nil map is sent; a nil map is omitted."""
+
+    key: GoType
+    elem: GoType
+    name: str = ""
+    package: str = ""
+
+    @property
+    def go_name(self) -> str:
+        """reflect's Name()."""
+        return self.name
+
+    @property
+    def go_string(self) -> str:
+        """reflect's String()."""
+        if self.name:
+            return _qualified(self.package, self.name)
+        return f"map[{self.key.go_string}]{self.elem.go_string}"
+
+
+@attrs.frozen
+class Field:
+    """One struct field in declaration order: Go name and Go type."""
+
+    name: str
+    type: GoType
+
+    @property
+    def sent(self) -> bool:
+        """Go's isSent: exported, and not a chan or func (or pointer to one)."""
+        return self.exported and not isinstance(base_type(self.type), UnsentType)
+
+    @property
+    def exported(self) -> bool:
+        """Go's isExported: the name starts with an upper-case letter."""
+        return self.name[:1].isupper()
+
+
+@attrs.define(eq=False, repr=False)
+class StructType:
+    """A struct type, compared by identity like a Go type.
+
+    ``fields`` may be filled in after construction, which is how recursive types are described
+    (``type Node struct{ Next *Node }``). An unnamed struct has ``name == ""``.
+    """
+
+    name: str
+    package: str = ""
+    fields: Sequence[Field] = ()
+    #: For structs bound to a Python class (see gobrpc's schema module): the attribute holding
+    #: each *sent* field, in order, and the class that decoded values are built as.
+    python_names: tuple[str, ...] | None = None
+    python_class: type | None = None
+
+    @property
+    def go_name(self) -> str:
+        """reflect's Name()."""
+        return self.name
+
+    @property
+    def go_string(self) -> str:
+        """reflect's String()."""
+        if self.name:
+            return _qualified(self.package, self.name)
+        if not self.fields:
+            return "struct {}"
+        inner = "; ".join(f"{f.name} {f.type.go_string}" for f in self.fields)
+        return f"struct {{ {inner} }}"
+
+    @property
+    def sent_fields(self) -> Iterator[Field]:
+        """The fields gob sends, in order; their position is their field number."""
+        return (f for f in self.fields if f.sent)
+
+    def __repr__(self) -> str:
+        return f"StructType({self.go_string})"
+
+
+GoType: TypeAlias = (
+    BasicType
+    | InterfaceType
+    | UnsentType
+    | MarshalerType
+    | PointerType
+    | SliceType
+    | ArrayType
+    | MapType
+    | StructType
+)
+
+
+def base_type(t: GoType) -> GoType:
+    """The type with every pointer level removed (gob's ``userType(t).base``)."""
+    while isinstance(t, PointerType):
+        t = t.elem
+    return t
+
+
+def _is_bytes(t: GoType) -> bool:
+    if isinstance(t, BasicType):
+        return t.kind is Kind.BYTES
+    # Go treats any slice whose element kind is uint8 as []byte, named or not.
+    return (
+        isinstance(t, SliceType) and isinstance(t.elem, BasicType) and t.elem.kind is Kind.UINT8
+    )
+
+
+def builtin_id(t: GoType) -> int | None:
+    """The predefined id gob uses for ``t``, or None if ``t`` needs a definition of its own."""
+    t = base_type(t)
+    if _is_bytes(t):
+        return BYTES_ID
+    if isinstance(t, BasicType):
+        return _KIND_IDS[t.kind]
+    if isinstance(t, InterfaceType):
+        return INTERFACE_ID
+    return None
+
+
+# --- definitions as they travel on the wire (wireType in type.go) --------------------------
+
+
+@attrs.frozen
+class WireField:
+    """fieldType: a struct field's name and type id."""
+
+    name: str
+    id: int
+
+
+@attrs.frozen
+class WireStruct:
+    """structType: CommonType plus the sent fields in order."""
+
+    name: str
+    id: int
+    fields: tuple[WireField, ...] = ()
+
+
+@attrs.frozen
+class WireSlice:
+    """sliceType."""
+
+    name: str
+    id: int
+    elem: int
+
+
+@attrs.frozen
+class WireArray:
+    """arrayType."""
+
+    name: str
+    id: int
+    elem: int
+    length: int
+
+
+@attrs.frozen
+class WireMap:
+    """mapType."""
+
+    name: str
+    id: int
+    key: int
+    elem: int
+
+
+@attrs.frozen
+class WireMarshaler:
+    """gobEncoderType under one of wireType's GobEncoderT / BinaryMarshalerT / TextMarshalerT."""
+
+    method: MarshalMethod
+    name: str
+    id: int
+
+
+WireType: TypeAlias = WireStruct | WireSlice | WireArray | WireMap | WireMarshaler
+
+
+@attrs.define(eq=False)
+class _Node:
+    """A gobType under construction: id 0 until Go would have set it."""
+
+    name: str
+    id: int = 0
+    wire: WireType | None = None
+
+
+class TypeRegistry:
+    """Go's process-wide gob type table: one per emulated Go process.
+
+    An id is assigned the first time any encoder sharing the registry needs the type, and never
+    changes; the name a type is first built with stays its wire name. Decoding never assigns ids.
+    ``first_user_id`` is 64 for Go 1.21 and later, 65 for older Go (see the constants).
+    """
+
+    def __init__(self, first_user_id: int = FIRST_USER_ID_GO_1_21) -> None:
+        self.first_user_id = first_user_id
+        self._nodes: dict[GoType, _Node] = {}
+        self._by_id: dict[int, _Node] = {}
+        self._next_id = first_user_id
+
+    def __repr__(self) -> str:
+        return f"TypeRegistry(first_user_id={self.first_user_id}, next_id={self._next_id})"
+
+    @property
+    def next_id(self) -> int:
+        """The id the next newly built type will get."""
+        return self._next_id
+
+    def type_id(self, t: GoType) -> int:
+        """The id of ``t`` as a top-level value (Go's ``getTypeInfo``), building it if new."""
+        fixed = builtin_id(t)
+        if fixed is not None:
+            return fixed
+        b = base_type(t)
+        node = self._build(b.go_name, b)
+        if isinstance(node, int):
+            return node
+        if node.id == 0:
+            self._set_id(node)
+        return node.id
+
+    def wire_type(self, type_id: int) -> WireType:
+        """The definition an encoder sends for a built type id."""
+        node = self._by_id.get(type_id)
+        if node is None or node.wire is None:
+            raise GobEncodeError(f"gob: type id {type_id} has not been built in this registry")
+        return node.wire
+
+    def built_types(self) -> Iterable[tuple[int, WireType]]:
+        """Every complete definition, in id order (for debugging and tests)."""
+        for type_id in sorted(self._by_id):
+            wire = self._by_id[type_id].wire
+            if wire is not None:
+                yield type_id, wire
+
+    def _set_id(self, node: _Node) -> None:
+        if node.id == 0:
+            node.id = self._next_id
+            self._by_id[node.id] = node
+            self._next_id += 1
+
+    def _id(self, built: _Node | int) -> int:
+        return built if isinstance(built, int) else built.id
+
+    def _build(self, name: str, t: GoType) -> _Node | int:
+        """Go's getBaseType: the existing gobType for base(t), or a new one named ``name``."""
+        fixed = builtin_id(t)
+        if fixed is not None:
+            return fixed
+        t = base_type(t)
+        node = self._nodes.get(t)
+        if node is not None:
+            return node
+        node = _Node(name)
+        self._nodes[t] = node
+        if isinstance(t, MarshalerType):
+            self._set_id(node)
+            node.wire = WireMarshaler(t.method, name, node.id)
+        elif isinstance(t, StructType):
+            self._set_id(node)
+            fields = []
+            for field in t.sent_fields:
+                fb = base_type(field.type)
+                built = self._build(fb.go_name or fb.go_string, field.type)
+                if isinstance(built, _Node) and built.id == 0:
+                    self._set_id(built)
+                fields.append(WireField(field.name, self._id(built)))
+            node.wire = WireStruct(name, node.id, tuple(fields))
+        elif isinstance(t, SliceType):
+            elem = self._build(t.elem.go_name, t.elem)
+            self._set_id(node)
+            if isinstance(elem, _Node) and elem.id == 0:
+                self._set_id(elem)
+            node.wire = WireSlice(name, node.id, self._id(elem))
+        elif isinstance(t, ArrayType):
+            elem = self._build("", t.elem)
+            self._set_id(node)
+            node.wire = WireArray(name, node.id, self._id(elem), t.length)
+        elif isinstance(t, MapType):
+            key = self._build("", t.key)
+            elem = self._build("", t.elem)
+            self._set_id(node)
+            node.wire = WireMap(name, node.id, self._id(key), self._id(elem))
+        else:
+            del self._nodes[t]
+            raise GobEncodeError(f"gob NewTypeObject can't handle type: {t.go_string}")
+        return node

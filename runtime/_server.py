@@ -1,0 +1,166 @@
+"""The go1.x function server: net/rpc over gob on 127.0.0.1, as aws-lambda-go's RPC mode serves.
+
+One listener; a nursery per connection; requests read one after another, each valid call handled in
+its own task (so ``Function.Ping`` is answered while an invoke runs) and replied to under the
+connection's write lock. Error replies for bad requests are sent from the read loop, as Go sends
+them. A connection whose header fails to decode is closed once its calls in flight have replied;
+the listener and every other connection go on.
+
+All connections share one :class:`TypeRegistry`, as all encoders in one Go process share the type
+table, so type ids are the same on every connection and follow the process's history.
+"""
+
+from __future__ import annotations
+
+import errno
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import attrs
+import trio
+
+from gobrpc import (
+    FIRST_USER_ID_LEGACY,
+    BadCall,
+    Call,
+    ConnectionClosed,
+    ServerConnection,
+    TypeRegistry,
+    struct_type,
+)
+
+from ._messages import INVOKE, METHODS, PING, InvokeRequest, InvokeResponse, PingResponse
+from ._stream import RpcStream
+
+__all__ = ["Function", "FunctionServer", "serve_function"]
+
+LISTEN_HOST = "127.0.0.1"
+_PING_RESPONSE = struct_type(PingResponse)
+_INVOKE_RESPONSE = struct_type(InvokeResponse)
+
+
+class Function(Protocol):
+    """What the server calls for each invoke."""
+
+    async def invoke(self, request: InvokeRequest) -> InvokeResponse:
+        """Run the handler for one event; never raises for handler errors."""
+        ...
+
+
+@attrs.define(eq=False)
+class FunctionServer:
+    """Serves ``function`` to any number of connections.
+
+    ``exit_status`` is set when the server should stop: 0 after SIGTERM, 1 after a reply with
+    ShouldExit was sent (the process is no longer fit, and aws-lambda-go's service would end it).
+    """
+
+    function: Function
+    registry: TypeRegistry = attrs.field(factory=lambda: TypeRegistry(FIRST_USER_ID_LEGACY))
+    exit_status: int | None = None
+    _in_flight: int = 0
+    _idle: trio.Event = attrs.field(factory=trio.Event)
+    _stop: trio.Event = attrs.field(factory=trio.Event)
+
+    async def handle_connection(self, stream: trio.abc.Stream) -> None:
+        """Serve one connection until the peer closes it or its stream breaks."""
+        rpc = RpcStream(stream, ServerConnection(self.registry, METHODS))
+        try:
+            async with trio.open_nursery() as nursery:
+                while True:
+                    try:
+                        event = await rpc.next_event()
+                    except (trio.BrokenResourceError, trio.ClosedResourceError):
+                        break
+                    if isinstance(event, ConnectionClosed):
+                        break
+                    if isinstance(event, BadCall):
+                        await self._reply_error(rpc, event)
+                    elif isinstance(event, Call):
+                        nursery.start_soon(self._answer, rpc, event)
+        finally:
+            with trio.CancelScope(shield=True):
+                await rpc.aclose()
+
+    async def _reply_error(self, rpc: RpcStream[ServerConnection], event: BadCall) -> None:
+        try:
+            await rpc.send(lambda c: c.send_error(event.seq, event.service_method, event.error))
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+
+    async def _answer(self, rpc: RpcStream[ServerConnection], call: Call) -> None:
+        self._in_flight += 1
+        self._idle = trio.Event() if self._in_flight == 1 else self._idle
+        try:
+            if call.service_method == PING:
+                body_type, body = _PING_RESPONSE, PingResponse()
+                should_exit = False
+            else:
+                assert call.service_method == INVOKE
+                assert isinstance(call.body, InvokeRequest)
+                response = await self.function.invoke(call.body)
+                body_type, body = _INVOKE_RESPONSE, response
+                should_exit = response.error is not None and response.error.should_exit
+            try:
+                await rpc.send(
+                    lambda c: c.send_reply(call.seq, call.service_method, body_type, body)
+                )
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                return
+            if should_exit:
+                self.exit_status = 1
+                self._stop.set()
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def wait_for_stop(self) -> int:
+        """Wait for SIGTERM (finish the calls in flight first) or a ShouldExit reply."""
+        with trio.open_signal_receiver(signal.SIGTERM) as signals:
+            async with trio.open_nursery() as nursery:
+
+                async def on_signal() -> None:
+                    async for _ in signals:
+                        if self._in_flight:
+                            await self._idle.wait()
+                        if self.exit_status is None:
+                            self.exit_status = 0
+                        self._stop.set()
+                        return
+
+                nursery.start_soon(on_signal)
+                await self._stop.wait()
+                nursery.cancel_scope.cancel()
+        return self.exit_status if self.exit_status is not None else 0
+
+
+async def serve_function(
+    function: Function,
+    port: int,
+    *,
+    registry: TypeRegistry | None = None,
+    task_status: trio.TaskStatus[list[trio.SocketListener]] = trio.TASK_STATUS_IGNORED,
+    on_listening: Callable[[int], Awaitable[None]] | None = None,
+) -> int:
+    """Listen on 127.0.0.1:``port`` (0 picks a free port) and serve until told to stop.
+
+    Returns the process exit status: 0 after SIGTERM, 1 after a ShouldExit reply.
+    """
+    server = FunctionServer(function) if registry is None else FunctionServer(function, registry)
+    try:
+        listeners = await trio.open_tcp_listeners(port, host=LISTEN_HOST)
+    except OSError as exc:
+        reason = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        print(f"listen tcp {LISTEN_HOST}:{port}: bind: {reason}", file=sys.stderr)
+        return 1
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(trio.serve_listeners, server.handle_connection, listeners)
+        task_status.started(listeners)
+        if on_listening is not None:
+            await on_listening(listeners[0].socket.getsockname()[1])
+        status = await server.wait_for_stop()
+        nursery.cancel_scope.cancel()
+    return status
