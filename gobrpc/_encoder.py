@@ -220,6 +220,8 @@ class Encoder:
             self._value(b, base, value)
 
     def _struct(self, b: bytearray, t: StructType, value: object) -> None:
+        if t.fields and not any(f.sent for f in t.fields):
+            raise GobEncodeError(f"gob: type {t.go_string} has no exported fields")
         field_num = -1
         getter = _field_getter(t, value)
         for index, field in enumerate(t.sent_fields):

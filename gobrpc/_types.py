@@ -489,6 +489,13 @@ class TypeRegistry:
             self._set_id(node)
         return node.id
 
+    def wire_name(self, t: GoType) -> str:
+        """The name ``t`` was built with (its wire name), building it if new."""
+        fixed = builtin_id(t)
+        if fixed is not None:
+            return ""
+        return self.wire_type(self.type_id(t)).name
+
     def wire_type(self, type_id: int) -> WireType:
         """The definition an encoder sends for a built type id."""
         node = self._by_id.get(type_id)
