@@ -4,9 +4,9 @@ Theory of operation (doc.go, "Types and Values" and "Encoding Details"). A strea
 messages. A message is either ``int(-id) wireType`` (a definition) or ``int(id) value``. Definitions
 arrive before the first value that needs them, outer type first, so they may refer forward; they are
 stored as received and resolved when a value uses them. A value whose type is not a struct is a
-"singleton": a zero field delta, then the value. A value normally fills one message, but an interface
-field can carry the concrete type's definitions in the middle of the value, and the value then goes on
-in the next message: the decoder reads on into following messages exactly where Go's
+"singleton": a zero field delta, then the value. A value normally fills one message, but an
+interface field can carry the concrete type's definitions in the middle of the value, and the value
+then goes on in the next message: the decoder reads on into following messages exactly where Go's
 ``decodeTypeSequence`` does.
 
 Everything is transactional. :meth:`Decoder.next_item` either returns one complete item and
@@ -45,7 +45,7 @@ from ._types import (
     WireType,
 )
 from ._values import GobInterface, GobMarshaled, GobStruct, GobValue
-from ._wire import Reader, float_from_uint
+from ._wire import Reader
 
 __all__ = ["NEED_DATA", "DecodedValue", "Decoder", "NeedData", "TypeDefinition", "type_name"]
 
@@ -72,7 +72,7 @@ _ZEROS: Final[dict[int, GobValue]] = {
     COMPLEX_ID: 0j,
 }
 # wireType's fields, by field number.
-_WIRE_VARIANTS: Final = ("array", "slice", "struct", "map") + tuple(m.value for m in MarshalMethod)
+_WIRE_VARIANTS: Final = ("array", "slice", "struct", "map", *(m.value for m in MarshalMethod))
 
 
 class NeedData:
@@ -114,7 +114,7 @@ def type_name(types: dict[int, WireType], type_id: int) -> str:
     return wire.name if wire is not None else f"<unknown type {type_id}>"
 
 
-class _Incomplete(Exception):
+class _IncompleteError(Exception):
     """Internal: the value continues in a message that has not arrived yet."""
 
 
@@ -139,7 +139,7 @@ class _Cursor:
             self.decoder.broken = True
             raise
         if peeked is None:
-            raise _Incomplete
+            raise _IncompleteError
         data, offset = peeked
         self.reader = Reader(data)
         self.message_offset = offset
@@ -201,7 +201,7 @@ class Decoder:
         data, offset = peeked
         reader = Reader(data)
         try:
-            type_id = reader.int()
+            type_id = reader.read_int()
             if type_id < 0:
                 wire = self._read_definition(reader, -type_id)
                 if reader.remaining():
@@ -218,7 +218,7 @@ class Decoder:
         cursor = _Cursor(self, reader, offset)
         try:
             value = self._top_value(cursor, type_id)
-        except _Incomplete:
+        except _IncompleteError:
             return NEED_DATA
         except (GobDecodeError, RecursionError) as exc:
             self.frames.consume(cursor.messages_used)
@@ -256,7 +256,7 @@ class Decoder:
     def _read_definition(self, r: Reader, type_id: int) -> WireType:
         """Parse a wireType (type.go) for ``type_id``."""
         self._check_new_id(type_id)
-        delta = r.uint()
+        delta = r.read_uint()
         if not 1 <= delta <= len(_WIRE_VARIANTS):
             raise GobDecodeError(
                 f"gob: type definition {type_id} has bad wireType field delta {delta}"
@@ -267,7 +267,7 @@ class Decoder:
             name, wid, extra = _read_common_then(r, 1)
             fields: list[WireField] = []
             if extra == 1:
-                count = r.uint()
+                count = r.read_uint()
                 if count > r.remaining():
                     raise GobDecodeError(f"gob: struct definition {type_id} claims {count} fields")
                 for _ in range(count):
@@ -278,7 +278,7 @@ class Decoder:
             name, wid, extra = _read_common_then(r, 1)
             elem = 0
             if extra == 1:
-                elem = r.int()
+                elem = r.read_int()
                 extra = _end_struct(r, "sliceType")
             wire = WireSlice(name, wid, elem)
         elif variant == "array":
@@ -288,12 +288,14 @@ class Decoder:
             while extra:
                 field += extra
                 if field == 1:
-                    elem = r.int()
+                    elem = r.read_int()
                 elif field == 2:
-                    length = r.int()
+                    length = r.read_int()
                 else:
-                    raise GobDecodeError(f"gob: bad arrayType field {field} in definition {type_id}")
-                extra = r.uint()
+                    raise GobDecodeError(
+                        f"gob: bad arrayType field {field} in definition {type_id}"
+                    )
+                extra = r.read_uint()
             wire = WireArray(name, wid, elem, length)
         elif variant == "map":
             name, wid, extra = _read_common_then(r, 2)
@@ -302,19 +304,21 @@ class Decoder:
             while extra:
                 field += extra
                 if field == 1:
-                    key = r.int()
+                    key = r.read_int()
                 elif field == 2:
-                    elem = r.int()
+                    elem = r.read_int()
                 else:
                     raise GobDecodeError(f"gob: bad mapType field {field} in definition {type_id}")
-                extra = r.uint()
+                extra = r.read_uint()
             wire = WireMap(name, wid, key, elem)
         else:
             name, wid, extra = _read_common_then(r, 0)
             wire = WireMarshaler(MarshalMethod(variant), name, wid)
         if extra:
-            raise GobDecodeError(f"gob: bad data: field numbers out of bounds in definition {type_id}")
-        if r.uint() != 0:
+            raise GobDecodeError(
+                f"gob: bad data: field numbers out of bounds in definition {type_id}"
+            )
+        if r.read_uint() != 0:
             raise GobDecodeError(f"gob: wireType for {type_id} sets more than one kind")
         if wid != type_id:
             raise GobDecodeError(f"gob: definition for id {type_id} describes id {wid}")
@@ -328,7 +332,7 @@ class Decoder:
             return self._struct(cur, wire, 0)
         if wire is None and type_id not in _BUILTIN_NAMES:
             raise GobDecodeError(f"gob: unknown type id or corrupted data: {type_id} {cur.where()}")
-        delta = cur.reader.uint()
+        delta = cur.reader.read_uint()
         if delta != 0:
             raise GobDecodeError(
                 f"gob: decode: corrupted data: non-zero delta for singleton {cur.where()}"
@@ -341,23 +345,23 @@ class Decoder:
     def _value(self, cur: _Cursor, type_id: int, depth: int) -> GobValue:
         r = cur.reader
         if type_id == STRING_ID:
-            return r.string()
+            return r.read_string()
         if type_id == INT_ID:
-            return r.int()
+            return r.read_int()
         if type_id == UINT_ID:
-            return r.uint()
+            return r.read_uint()
         if type_id == BYTES_ID:
-            return r.bytes()
+            return r.read_bytes()
         if type_id == BOOL_ID:
-            u = r.uint()
+            u = r.read_uint()
             if u > 1:
                 raise GobDecodeError(f"gob: invalid bool value {u} {cur.where()}")
             return u == 1
         if type_id == FLOAT_ID:
-            return r.float()
+            return r.read_float()
         if type_id == COMPLEX_ID:
-            real = r.float()
-            return complex(real, r.float())
+            real = r.read_float()
+            return complex(real, r.read_float())
         if type_id == INTERFACE_ID:
             return self._interface(cur, depth + 1)
         wire = cur.lookup(type_id)
@@ -387,10 +391,10 @@ class Decoder:
                 key = _hashable(self._value(cur, wire.key, depth + 1))
                 result[key] = self._value(cur, wire.elem, depth + 1)
             return result
-        return GobMarshaled(wire.name, r.bytes())
+        return GobMarshaled(wire.name, r.read_bytes())
 
     def _count(self, cur: _Cursor, elem: int, what: str) -> int:
-        count = cur.reader.uint()
+        count = cur.reader.read_uint()
         if count > self.limits.max_elements:
             raise MessageTooLargeError(
                 f"gob: {what} of {count} elements is over the {self.limits.max_elements}-element "
@@ -398,8 +402,10 @@ class Decoder:
             )
         # Every element takes at least one byte. Interfaces are the exception to checking this
         # against the current message: their values may continue in the next one.
-        if elem != INTERFACE_ID and count > cur.reader.remaining() and not self._has_interface(
-            cur, elem
+        if (
+            elem != INTERFACE_ID
+            and count > cur.reader.remaining()
+            and not self._has_interface(cur, elem)
         ):
             raise GobDecodeError(
                 f"gob: {what} of {count} elements in {cur.reader.remaining()} remaining bytes "
@@ -407,7 +413,9 @@ class Decoder:
             )
         return count
 
-    def _has_interface(self, cur: _Cursor, type_id: int, seen: frozenset[int] = frozenset()) -> bool:
+    def _has_interface(
+        self, cur: _Cursor, type_id: int, seen: frozenset[int] = frozenset()
+    ) -> bool:
         if type_id == INTERFACE_ID:
             return True
         wire = cur.lookup(type_id)
@@ -428,7 +436,7 @@ class Decoder:
         field = -1
         # Go accepts a struct whose message ends without the closing zero delta.
         while cur.reader.remaining():
-            delta = cur.reader.uint()
+            delta = cur.reader.read_uint()
             if delta == 0:
                 break
             field += delta
@@ -448,18 +456,18 @@ class Decoder:
 
     def _interface(self, cur: _Cursor, depth: int) -> GobValue:
         r = cur.reader
-        size = r.uint()
+        size = r.read_uint()
         if size == 0:
             return None
         if size > MAX_INTERFACE_NAME:
             raise GobDecodeError(f"gob: name too long ({size} bytes) {cur.where()}")
-        name = r.raw(size).decode("utf-8", "surrogateescape")
+        name = r.read_raw(size).decode("utf-8", "surrogateescape")
         if depth >= self.limits.max_nesting:
             raise MessageTooLargeError(
                 f"gob: value nests deeper than {self.limits.max_nesting} {cur.where()}"
             )
         concrete = self._interface_type_sequence(cur)
-        cur.reader.uint()  # the value's byte count, which Go reads and ignores
+        cur.reader.read_uint()  # the value's byte count, which Go reads and ignores
         wire = cur.lookup(concrete)
         if isinstance(wire, WireStruct):
             value: GobValue = self._struct(cur, wire, depth + 1)
@@ -468,7 +476,7 @@ class Decoder:
                 raise GobDecodeError(
                     f"gob: unknown type id or corrupted data: {concrete} {cur.where()}"
                 )
-            if cur.reader.uint() != 0:
+            if cur.reader.read_uint() != 0:
                 raise GobDecodeError(
                     f"gob: decode: corrupted data: non-zero delta for singleton {cur.where()}"
                 )
@@ -480,7 +488,7 @@ class Decoder:
         while True:
             if not cur.reader.remaining():
                 cur.next_message()
-            type_id = cur.reader.int()
+            type_id = cur.reader.read_int()
             if type_id >= 0:
                 return type_id
             offset = cur.message_offset + cur.reader.pos
@@ -489,7 +497,7 @@ class Decoder:
             cur.new_types[-type_id] = wire
             cur.inline.append(TypeDefinition(-type_id, wire, offset))
             if cur.reader.remaining():
-                cur.reader.uint()  # a delimited value's count, skipped as Go skips it
+                cur.reader.read_uint()  # a delimited value's count, skipped as Go skips it
 
 
 _UNSET: Final[GobValue] = GobMarshaled("<unset>", b"")
@@ -505,23 +513,23 @@ def _hashable(key: GobValue) -> GobValue:
 
 def _read_common_then(r: Reader, max_extra: int) -> tuple[str, int, int]:
     """Read the CommonType field (always field 0) and return (name, id, next delta)."""
-    if r.uint() != 1:
+    if r.read_uint() != 1:
         raise GobDecodeError("gob: type definition lacks its CommonType")
     name = ""
     type_id = 0
     field = -1
     while True:
-        delta = r.uint()
+        delta = r.read_uint()
         if delta == 0:
             break
         field += delta
         if field == 0:
-            name = r.string()
+            name = r.read_string()
         elif field == 1:
-            type_id = r.int()
+            type_id = r.read_int()
         else:
             raise GobDecodeError(f"gob: bad CommonType field {field}")
-    extra = r.uint()
+    extra = r.read_uint()
     if extra > max_extra:
         raise GobDecodeError(f"gob: bad data: field numbers out of bounds (delta {extra})")
     return name, type_id, extra
@@ -532,14 +540,14 @@ def _read_field_type(r: Reader) -> WireField:
     type_id = 0
     field = -1
     while True:
-        delta = r.uint()
+        delta = r.read_uint()
         if delta == 0:
             break
         field += delta
         if field == 0:
-            name = r.string()
+            name = r.read_string()
         elif field == 1:
-            type_id = r.int()
+            type_id = r.read_int()
         else:
             raise GobDecodeError(f"gob: bad fieldType field {field}")
     if not name:
@@ -548,7 +556,7 @@ def _read_field_type(r: Reader) -> WireField:
 
 
 def _end_struct(r: Reader, what: str) -> int:
-    delta = r.uint()
+    delta = r.read_uint()
     if delta != 0:
         raise GobDecodeError(f"gob: bad data: field numbers out of bounds in {what}")
     return 0

@@ -2,7 +2,8 @@
 
 Theory of operation (doc.go, "Encoding Details"; encoder.go). Before a value, the encoder sends each
 type definition this stream has not seen yet, each as its own message, outer type first and then
-every exported field's type depth-first (pointers stripped; basic types and ``[]byte`` never). Ids come
+every exported field's type depth-first (pointers stripped; basic types and ``[]byte`` never). Ids
+come
 from the shared :class:`TypeRegistry`, so every stream of one emulated process agrees on them. The
 value follows in one message: a struct is ``(field delta, value)*`` and a zero delta; any other type
 is a "singleton", a zero delta and then the value.
@@ -269,9 +270,7 @@ class Encoder:
             return
         items = _sequence(t, value)
         if isinstance(t, ArrayType) and len(items) != t.length:
-            raise GobEncodeError(
-                f"gob: {t.go_string} needs {t.length} elements, got {len(items)}"
-            )
+            raise GobEncodeError(f"gob: {t.go_string} needs {t.length} elements, got {len(items)}")
         put_uint(b, len(items))
         pointer_elem = isinstance(t.elem, PointerType)
         for item in items:
@@ -409,4 +408,3 @@ def _as_float(t: BasicType, kind: Kind, value: object) -> float:
         except OverflowError:
             raise GobEncodeError(f"gob: {value} overflows float32") from None
     return f
-

@@ -54,6 +54,16 @@ RESPONSE = StructType(
 INVALID_REQUEST = StructType("")
 
 
+def _text(header: GobStruct, name: str) -> str:
+    value = header.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+def _number(header: GobStruct, name: str) -> int:
+    value = header.get(name, 0)
+    return value if isinstance(value, int) else 0
+
+
 class ConnectionState(enum.Enum):
     """OPEN until the peer closes (CLOSED) or the stream breaks or a send fails (ERROR)."""
 
@@ -133,7 +143,9 @@ class ServerConnection(_Half):
             try:
                 header = self._next_value()
             except RemoteProtocolError as exc:
-                return self._close(f"rpc: server cannot decode request: {exc}", ConnectionState.ERROR)
+                return self._close(
+                    f"rpc: server cannot decode request: {exc}", ConnectionState.ERROR
+                )
             if isinstance(header, NeedData):
                 if self._eof:
                     return self._close(self._eof_reason(), ConnectionState.CLOSED)
@@ -141,15 +153,17 @@ class ServerConnection(_Half):
             try:
                 request = structure(REQUEST, header.type_id, self.decoder.types, header.value)
             except GobDecodeError as exc:
-                return self._close(f"rpc: server cannot decode request: {exc}", ConnectionState.ERROR)
+                return self._close(
+                    f"rpc: server cannot decode request: {exc}", ConnectionState.ERROR
+                )
             self._header = header
             assert isinstance(request, GobStruct)
         else:
             request_value = self._header.value
             assert isinstance(request_value, GobStruct)
             request = request_value
-        service_method = str(request.get("ServiceMethod", ""))
-        seq = int(request.get("Seq", 0))  # type: ignore[call-overload]
+        service_method = _text(request, "ServiceMethod")
+        seq = _number(request, "Seq")
         error = self._method_error(service_method)
         try:
             body = self._next_value()
@@ -164,7 +178,9 @@ class ServerConnection(_Half):
                 self._header = None
                 self.state = ConnectionState.CLOSED
                 reason = self._eof_reason()
-                return BadCall(seq, service_method, error or ("unexpected EOF" if reason else "EOF"))
+                return BadCall(
+                    seq, service_method, error or ("unexpected EOF" if reason else "EOF")
+                )
             return NEED_DATA
         self._header = None
         if error:
@@ -256,9 +272,9 @@ class ClientConnection(_Half):
             response_value = self._header.value
             assert isinstance(response_value, GobStruct)
             response = response_value
-        seq = int(response.get("Seq", 0))  # type: ignore[call-overload]
-        service_method = str(response.get("ServiceMethod", ""))
-        error = str(response.get("Error", ""))
+        seq = _number(response, "Seq")
+        service_method = _text(response, "ServiceMethod")
+        error = _text(response, "Error")
         try:
             body = self._next_value()
         except RemoteProtocolError as exc:

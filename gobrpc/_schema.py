@@ -30,6 +30,7 @@ from ._types import (
     UINT_ID,
     ArrayType,
     BasicType,
+    Field,
     GoType,
     InterfaceType,
     Kind,
@@ -46,7 +47,6 @@ from ._types import (
     WireStruct,
     WireType,
     base_type,
-    Field,
 )
 from ._values import GobStruct, GobValue
 
@@ -214,7 +214,9 @@ def _compatible(
     return isinstance(t, StructType)
 
 
-def _check(local: GoType, wire_id: int, types: Mapping[int, WireType], done: set[tuple[int, int]]) -> None:
+def _check(
+    local: GoType, wire_id: int, types: Mapping[int, WireType], done: set[tuple[int, int]]
+) -> None:
     """Go's compile step for decoding ``wire_id`` into ``local``: raise Go's error text."""
     t = base_type(local)
     if not isinstance(t, StructType):
@@ -260,7 +262,9 @@ def _check(local: GoType, wire_id: int, types: Mapping[int, WireType], done: set
         )
 
 
-def _check_elements(t: GoType, wire_id: int, types: Mapping[int, WireType], done: set[tuple[int, int]]) -> None:
+def _check_elements(
+    t: GoType, wire_id: int, types: Mapping[int, WireType], done: set[tuple[int, int]]
+) -> None:
     wire = types.get(wire_id)
     if isinstance(t, StructType):
         _check(t, wire_id, types, done)
@@ -298,7 +302,7 @@ def _build(t: GoType, value: GobValue, name: str) -> object:
         kwargs: dict[str, object] = {}
         by_go_name = {f.name: f for f in t.sent_fields}
         names = dict(zip((f.name for f in t.sent_fields), t.python_names or (), strict=True))
-        for go_name, field_value in value.items:
+        for go_name, field_value in value.fields:
             local = by_go_name.get(go_name)
             if local is None:
                 continue

@@ -66,7 +66,7 @@ COMPLEX_ID = 7
 INTERFACE_ID = 8
 #: Ids below this are reserved; a definition for one is "gob: duplicate type received".
 FIRST_USER_ID_MIN = 64
-#: First id a Go process hands out since Go 1.21 (``idToTypeSlice``: the next id is the table length).
+#: First id a Go process hands out since Go 1.21 (the next id is ``len(idToTypeSlice)``).
 FIRST_USER_ID_GO_1_21 = 64
 #: First id in Go up to 1.20 (``nextId`` started at 64 and was incremented before each use).
 FIRST_USER_ID_LEGACY = 65
@@ -145,7 +145,7 @@ class BasicType:
 
 @attrs.frozen
 class InterfaceType:
-    """Any interface type (``interface{}``, ``error``, ...): sent as a registered name plus value."""
+    """Any interface type (``interface{}``, ``error``, ...): a registered name plus a value."""
 
     name: str = ""
     package: str = ""
@@ -188,7 +188,7 @@ class MarshalMethod(enum.Enum):
 
 @attrs.frozen
 class MarshalerType:
-    """A named type that marshals itself (``time.Time`` is a GobEncoder); values are opaque bytes."""
+    """A named type that marshals itself (``time.Time`` is a GobEncoder): opaque bytes."""
 
     method: MarshalMethod
     name: str
@@ -367,9 +367,7 @@ def _is_bytes(t: GoType) -> bool:
     if isinstance(t, BasicType):
         return t.kind is Kind.BYTES
     # Go treats any slice whose element kind is uint8 as []byte, named or not.
-    return (
-        isinstance(t, SliceType) and isinstance(t.elem, BasicType) and t.elem.kind is Kind.UINT8
-    )
+    return isinstance(t, SliceType) and isinstance(t.elem, BasicType) and t.elem.kind is Kind.UINT8
 
 
 def builtin_id(t: GoType) -> int | None:

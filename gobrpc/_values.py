@@ -3,8 +3,9 @@
 Basic kinds map to Python scalars (``bool``, ``int``, ``float``, ``complex``, ``str``, ``bytes``);
 slices and arrays to ``list``; maps to ``dict`` (list keys become tuples so they can be hashed);
 structs to :class:`GobStruct`, which keeps Go's type and field names; interface values to
-:class:`GobInterface`; GobEncoder, BinaryMarshaler and TextMarshaler values to :class:`GobMarshaled`,
-opaque bytes with their type name. A nil pointer, slice, map or interface is ``None``.
+:class:`GobInterface`; GobEncoder and BinaryMarshaler values to :class:`GobMarshaled`, opaque
+bytes with their type name (gob never uses TextMarshaler: that code is commented out in Go).
+A nil pointer, slice, map or interface is ``None``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
 __all__ = ["GobInterface", "GobMarshaled", "GobStruct", "GobValue"]
 
 GobValue: TypeAlias = Union[
-    None,
     bool,
     int,
     float,
@@ -33,6 +33,7 @@ GobValue: TypeAlias = Union[
     "GobStruct",
     "GobInterface",
     "GobMarshaled",
+    None,
 ]
 
 
@@ -46,7 +47,7 @@ class GobStruct(Mapping[str, GobValue]):
     """
 
     type_name: str
-    items: tuple[tuple[str, GobValue], ...] = ()
+    fields: tuple[tuple[str, GobValue], ...] = ()
 
     @classmethod
     def of(cls, type_name: str, fields: Mapping[str, GobValue] | None = None) -> GobStruct:
@@ -54,19 +55,19 @@ class GobStruct(Mapping[str, GobValue]):
         return cls(type_name, tuple((fields or {}).items()))
 
     def __getitem__(self, key: str) -> GobValue:
-        for name, value in self.items:
+        for name, value in self.fields:
             if name == key:
                 return value
         raise KeyError(key)
 
     def __iter__(self) -> Iterator[str]:
-        return (name for name, _ in self.items)
+        return (name for name, _ in self.fields)
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self.fields)
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"{name}={value!r}" for name, value in self.items)
+        inner = ", ".join(f"{name}={value!r}" for name, value in self.fields)
         return f"GobStruct[{self.type_name}]({inner})"
 
 

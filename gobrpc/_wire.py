@@ -105,7 +105,7 @@ class Reader:
         """Bytes left in the message."""
         return self.end - self.pos
 
-    def uint(self) -> int:
+    def read_uint(self) -> int:
         """Read an unsigned integer."""
         pos = self.pos
         if pos >= self.end:
@@ -125,16 +125,16 @@ class Reader:
         self.pos = stop
         return int.from_bytes(self.data[pos + 1 : stop], "big")
 
-    def int(self) -> int:
+    def read_int(self) -> int:
         """Read a signed integer."""
-        u = self.uint()
+        u = self.read_uint()
         return ~(u >> 1) if u & 1 else u >> 1
 
-    def float(self) -> float:
+    def read_float(self) -> float:
         """Read a float (always float64 on the wire)."""
-        return float_from_uint(self.uint())
+        return float_from_uint(self.read_uint())
 
-    def raw(self, n: int) -> bytes:
+    def read_raw(self, n: int) -> bytes:
         """Read exactly ``n`` bytes."""
         pos = self.pos
         if n > self.end - pos:
@@ -144,10 +144,10 @@ class Reader:
         self.pos = pos + n
         return self.data[pos : pos + n]
 
-    def bytes(self) -> bytes:
+    def read_bytes(self) -> bytes:
         """Read a length-prefixed byte string."""
-        return self.raw(self.uint())
+        return self.read_raw(self.read_uint())
 
-    def string(self) -> str:
+    def read_string(self) -> str:
         """Read a length-prefixed string (non-UTF-8 bytes kept as surrogate escapes)."""
-        return self.raw(self.uint()).decode("utf-8", STRING_ERRORS)
+        return self.read_raw(self.read_uint()).decode("utf-8", STRING_ERRORS)

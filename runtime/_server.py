@@ -12,6 +12,7 @@ table, so type ids are the same on every connection and follow the process's his
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import signal
 import sys
@@ -26,6 +27,7 @@ from gobrpc import (
     BadCall,
     Call,
     ConnectionClosed,
+    GoType,
     ServerConnection,
     TypeRegistry,
     struct_type,
@@ -85,14 +87,14 @@ class FunctionServer:
                 await rpc.aclose()
 
     async def _reply_error(self, rpc: RpcStream[ServerConnection], event: BadCall) -> None:
-        try:
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
             await rpc.send(lambda c: c.send_error(event.seq, event.service_method, event.error))
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            pass
 
     async def _answer(self, rpc: RpcStream[ServerConnection], call: Call) -> None:
         self._in_flight += 1
         self._idle = trio.Event() if self._in_flight == 1 else self._idle
+        body_type: GoType
+        body: object
         try:
             if call.service_method == PING:
                 body_type, body = _PING_RESPONSE, PingResponse()

@@ -31,7 +31,7 @@ class RpcStream(Generic[C]):
 
     def __init__(self, stream: trio.abc.Stream, connection: C) -> None:
         self.stream = stream
-        self.connection = connection
+        self.connection: C = connection
         self._send_lock = trio.Lock()
 
     async def next_event(self) -> object:

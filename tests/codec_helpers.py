@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any
 
 from gobrpc import (
-    NEED_DATA,
     ArrayType,
     BasicType,
     DecodedValue,
@@ -19,6 +19,7 @@ from gobrpc import (
     Kind,
     MapType,
     MarshalerType,
+    NeedData,
     PointerType,
     SliceType,
     StructType,
@@ -38,7 +39,7 @@ _ZERO = {
 }
 
 
-def zero_of(t: GoType) -> object:
+def zero_of(t: GoType) -> Any:
     """The generic value a decoder reports for an omitted field of type ``t``."""
     t = _base(t)
     if isinstance(t, BasicType):
@@ -54,7 +55,7 @@ def _base(t: GoType) -> GoType:
     return t
 
 
-def _omitted(t: GoType, v: object) -> bool:
+def _omitted(t: GoType, v: Any) -> bool:
     t = _base(t)
     if v is None:
         return True
@@ -65,11 +66,11 @@ def _omitted(t: GoType, v: object) -> bool:
             return len(v) == 0
         return v == 0 or v is False
     if isinstance(t, SliceType):
-        return len(v) == 0  # type: ignore[arg-type]
+        return len(v) == 0
     return False
 
 
-def expected(t: GoType, v: object, registry: TypeRegistry) -> object:
+def expected(t: GoType, v: Any, registry: TypeRegistry) -> Any:
     """What the decoder should produce for value ``v`` of ``t`` sent with zeros (not in a struct).
 
     Struct names come from ``registry``: Go names a struct by how it was first reached.
@@ -81,21 +82,27 @@ def expected(t: GoType, v: object, registry: TypeRegistry) -> object:
         for f in t.sent_fields:
             fv = v.get(f.name)
             items.append(
-                (f.name, zero_of(f.type) if _omitted(f.type, fv) else expected(f.type, fv, registry))
+                (
+                    f.name,
+                    zero_of(f.type) if _omitted(f.type, fv) else expected(f.type, fv, registry),
+                )
             )
         return GobStruct(registry.wire_name(t), tuple(items))
     if isinstance(t, SliceType | ArrayType):
         if isinstance(t, SliceType) and isinstance(t.elem, BasicType) and t.elem.kind is Kind.UINT8:
-            return bytes(v or b"")  # type: ignore[arg-type]
-        return [expected(t.elem, x, registry) for x in (v or [])]  # type: ignore[attr-defined]
+            return bytes(v or b"")
+        return [expected(t.elem, x, registry) for x in (v or [])]
     if isinstance(t, MapType):
-        return {expected(t.key, k, registry): expected(t.elem, x, registry) for k, x in (v or {}).items()}  # type: ignore[attr-defined]
+        return {
+            expected(t.key, k, registry): expected(t.elem, x, registry)
+            for k, x in (v or {}).items()
+        }
     if isinstance(t, BasicType) and t.kind is Kind.BYTES:
-        return bytes(v or b"")  # type: ignore[arg-type]
+        return bytes(v or b"")
     if isinstance(t, InterfaceType) and isinstance(v, GobInterface) and v.go_type is not None:
         return GobInterface(v.name, expected(v.go_type, v.value, registry))
     if isinstance(t, MarshalerType):
-        data = v.data if isinstance(v, GobMarshaled) else bytes(v)  # type: ignore[arg-type]
+        data = v.data if isinstance(v, GobMarshaled) else bytes(v)
         return GobMarshaled(registry.wire_name(t), data)
     return v
 
@@ -107,7 +114,7 @@ def canon(v: object) -> object:
     if isinstance(v, complex):
         return ("complex", float_to_uint(v.real), float_to_uint(v.imag))
     if isinstance(v, GobStruct):
-        return ("struct", v.type_name, tuple((k, canon(x)) for k, x in v.items))
+        return ("struct", v.type_name, tuple((k, canon(x)) for k, x in v.fields))
     if isinstance(v, list | tuple):
         return ("list", tuple(canon(x) for x in v))
     if isinstance(v, dict):
@@ -125,8 +132,7 @@ def decode_all(chunks: Iterable[bytes]) -> list[TypeDefinition | DecodedValue]:
     items: list[TypeDefinition | DecodedValue] = []
     for chunk in chunks:
         decoder.receive_data(chunk)
-        while (item := decoder.next_item()) is not NEED_DATA:
-            assert not isinstance(item, type(NEED_DATA))
+        while not isinstance(item := decoder.next_item(), NeedData):
             items.append(item)
     decoder.check_eof()
     return items

@@ -1,4 +1,4 @@
-"""Reading golden/: Go's TYPE DESC and VALUE JSON (golden/README.md) into gobrpc types and values."""
+"""Reading golden/: Go's TYPE DESC and VALUE JSON (see golden/README.md) as gobrpc types, values."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def _float(bits: str) -> float:
     return float(struct.unpack(">d", bytes.fromhex(bits))[0])
 
 
-def value(t: GoType, v: Json, refs: dict[str, StructType] | None = None) -> object:
+def value(t: GoType, v: Json, refs: dict[str, StructType] | None = None) -> Any:
     """A gobrpc encoder value from VALUE JSON of type ``t``."""
     if isinstance(t, PointerType):
         return None if v is None else value(t.elem, v, refs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import struct
 from typing import TypeAlias
@@ -131,4 +132,4 @@ def split_points(data: bytes) -> st.SearchStrategy[list[bytes]]:
 
 
 def _pairs(points: list[int]) -> list[tuple[int, int]]:
-    return list(zip(points, points[1:], strict=False))
+    return list(itertools.pairwise(points))

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from codec_helpers import canon, decode_all, expected, three_ways, values
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from codec_helpers import canon, decode_all, expected, three_ways, values
 from strategies import Pair, split_points, typed_values
 
 from gobrpc import DecodedValue, Encoder, TypeDefinition, TypeRegistry
@@ -29,7 +28,9 @@ def test_round_trip_random_splits(case: tuple[Pair, st.DataObject]) -> None:
     registry = TypeRegistry()
     data = Encoder(registry).encode(go_type, value)
     chunks = data_object.draw(split_points(data))
-    assert [canon(v) for v in values(decode_all(chunks))] == [canon(expected(go_type, value, registry))]
+    assert [canon(v) for v in values(decode_all(chunks))] == [
+        canon(expected(go_type, value, registry))
+    ]
 
 
 @given(typed_values())

@@ -29,7 +29,7 @@ def test_uint(n: int, hex_: str) -> None:
     out = bytearray()
     put_uint(out, n)
     assert out.hex() == hex_
-    assert Reader(bytes.fromhex(hex_)).uint() == n
+    assert Reader(bytes.fromhex(hex_)).read_uint() == n
 
 
 @pytest.mark.parametrize(("n", "hex_"), INTS)
@@ -37,7 +37,7 @@ def test_int(n: int, hex_: str) -> None:
     out = bytearray()
     put_int(out, n)
     assert out.hex() == hex_
-    assert Reader(bytes.fromhex(hex_)).int() == n
+    assert Reader(bytes.fromhex(hex_)).read_int() == n
 
 
 @pytest.mark.parametrize(("f", "hex_"), FLOATS)
@@ -45,7 +45,7 @@ def test_float(f: float, hex_: str) -> None:
     out = bytearray()
     put_uint(out, float_to_uint(f))
     assert out.hex() == hex_
-    assert struct.pack(">d", Reader(bytes.fromhex(hex_)).float()) == struct.pack(">d", f)
+    assert struct.pack(">d", Reader(bytes.fromhex(hex_)).read_float()) == struct.pack(">d", f)
 
 
 def test_go_nan_bits_survive() -> None:
@@ -53,19 +53,19 @@ def test_go_nan_bits_survive() -> None:
     out = bytearray()
     put_uint(out, float_to_uint(go_nan))
     assert out.hex() == "f8010000000000f87f"
-    assert math.isnan(float_from_uint(Reader(bytes(out)).uint()))
+    assert math.isnan(float_from_uint(Reader(bytes(out)).read_uint()))
 
 
 def test_non_utf8_string_round_trips() -> None:
     out = bytearray()
     put_string(out, b"\xff".decode("utf-8", "surrogateescape"))
     assert out.hex() == "01ff"
-    assert Reader(bytes(out)).string().encode("utf-8", "surrogateescape") == b"\xff"
+    assert Reader(bytes(out)).read_string().encode("utf-8", "surrogateescape") == b"\xff"
 
 
 def test_uint_over_eight_bytes_is_refused() -> None:
     with pytest.raises(GobDecodeError, match="out of range"):
-        Reader(bytes.fromhex("f7" + "00" * 9)).uint()
+        Reader(bytes.fromhex("f7" + "00" * 9)).read_uint()
 
 
 def test_out_of_range_values_are_refused_on_encode() -> None:
@@ -76,7 +76,7 @@ def test_out_of_range_values_are_refused_on_encode() -> None:
 
 
 def test_non_minimal_uint_is_accepted_like_go() -> None:
-    assert Reader(bytes.fromhex("fe0005")).uint() == 5
+    assert Reader(bytes.fromhex("fe0005")).read_uint() == 5
 
 
 @given(st.integers(0, 2**64 - 1))
@@ -84,7 +84,7 @@ def test_uint_round_trip(n: int) -> None:
     out = bytearray()
     put_uint(out, n)
     r = Reader(bytes(out))
-    assert r.uint() == n
+    assert r.read_uint() == n
     assert r.remaining() == 0
 
 
@@ -92,7 +92,7 @@ def test_uint_round_trip(n: int) -> None:
 def test_int_round_trip(n: int) -> None:
     out = bytearray()
     put_int(out, n)
-    assert Reader(bytes(out)).int() == n
+    assert Reader(bytes(out)).read_int() == n
 
 
 @given(st.floats(allow_nan=True))

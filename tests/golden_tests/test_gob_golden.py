@@ -9,16 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from codec_helpers import canon, decode_all, expected, three_ways, values
 from golden_json import GOB_CASES, go_type, load, value, writes
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from strategies import split_points
 
 from gobrpc import FIRST_USER_ID_GO_1_21, Encoder, GobEncodeError, StructType, TypeRegistry
 
 CASES = [pytest.param(p, id=p.stem) for p in GOB_CASES]
+SMALL_CASES = [pytest.param(p, id=p.stem) for p in GOB_CASES if p.stat().st_size < 50_000]
 
 
 def _encode(case: dict[str, object]) -> tuple[list[bytes], TypeRegistry, list[object]]:
@@ -69,7 +69,7 @@ def test_decode_go_bytes_whole_and_bytewise(path: Path) -> None:
         assert [canon(v) for v in values(decode_all(chunks))] == wanted
 
 
-@pytest.mark.parametrize("path", [p for p in CASES if p.values[0].stat().st_size < 50_000])
+@pytest.mark.parametrize("path", SMALL_CASES)
 @given(data=st.data())
 @settings(max_examples=20, deadline=None)
 def test_decode_go_bytes_random_splits(path: Path, data: st.DataObject) -> None:
