@@ -6,7 +6,6 @@ import json
 import subprocess
 
 import trio
-
 from go_peer import gopeer
 
 from runtime._messages import InvokeRequest, InvokeResponse

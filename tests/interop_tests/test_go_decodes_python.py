@@ -7,7 +7,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from go_peer import gopeer
 from golden_json import GOB_CASES, go_type, load, value
 
