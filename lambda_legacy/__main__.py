@@ -1,0 +1,7 @@
+"""``python -m lambda_legacy``."""
+
+import sys
+
+from lambda_legacy.cli import main
+
+sys.exit(main())

@@ -1,0 +1,91 @@
+"""One invoke, in aws-lambda-go's order: context, trace id, event, handler, result.
+
+``Function.Invoke`` never fails at the RPC level: every problem becomes ``InvokeResponse.Error``.
+Client-context errors stop the invoke before the handler, as Go does. An init error (the handler
+could not be imported) is answered on every invoke with ShouldExit, so the caller sees the cause.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, MutableMapping
+
+import attrs
+import trio
+
+from ._context import build_context
+from ._errors import RuntimeFault
+from ._faults import ErrorInfo, error_from_exception
+from ._handler import Handler, call_handler
+from ._messages import (
+    InvokeRequest,
+    InvokeResponse,
+    InvokeResponse_Error,
+    InvokeResponse_Error_StackFrame,
+)
+from ._payload import decode_event, encode_result
+from ._settings import Settings
+
+__all__ = ["HandlerFunction", "error_response"]
+
+#: aws-lambda-go sets this variable on every invoke, to the empty string too.
+TRACE_ID_VARIABLE = "_X_AMZN_TRACE_ID"
+
+
+def error_response(info: ErrorInfo) -> InvokeResponse:
+    """The InvokeResponse carrying ``info`` as its error."""
+    return InvokeResponse(
+        error=InvokeResponse_Error(
+            message=info.message,
+            type=info.type,
+            stack_trace=[
+                InvokeResponse_Error_StackFrame(path=f.path, line=f.line, label=f.label)
+                for f in info.stack_trace
+            ]
+            or None,
+            should_exit=info.should_exit,
+        )
+    )
+
+
+@attrs.define(eq=False)
+class HandlerFunction:
+    """Calls a Python handler for each ``InvokeRequest`` (the server's :class:`Function`)."""
+
+    handler: Handler | None
+    settings: Settings
+    init_error: RuntimeFault | None = None
+    clock: Callable[[], int] = time.time_ns
+    environ: MutableMapping[str, str] = attrs.field(factory=lambda: os.environ)
+
+    async def invoke(self, request: InvokeRequest) -> InvokeResponse:
+        """Run one event through the handler; errors come back inside the response."""
+        if self.init_error is not None or self.handler is None:
+            fault = self.init_error
+            message = fault.message if fault else "handler is nil"
+            error_type = fault.error_type if fault else "errorString"
+            return error_response(ErrorInfo(message=message, type=error_type, should_exit=True))
+        try:
+            context = build_context(
+                request_id=request.request_id,
+                invoked_function_arn=request.invoked_function_arn,
+                deadline_seconds=request.deadline.seconds,
+                deadline_nanos=request.deadline.nanos,
+                cognito_identity_id=request.cognito_identity_id,
+                cognito_identity_pool_id=request.cognito_identity_pool_id,
+                client_context_json=request.client_context,
+                settings=self.settings,
+                clock=self.clock,
+            )
+            self.environ[TRACE_ID_VARIABLE] = request.x_amzn_trace_id
+            event = decode_event(request.payload)
+            result = await call_handler(self.handler, event, context)
+            return InvokeResponse(payload=encode_result(result))
+        except trio.Cancelled:
+            raise
+        except BaseException as exc:
+            return error_response(error_from_exception(exc, exc.__traceback__))
+        finally:
+            sys.stdout.flush()
