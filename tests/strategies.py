@@ -79,19 +79,18 @@ def go_types(max_depth: int = 3) -> st.SearchStrategy[GoType]:
     if max_depth == 0:
         return basic
     inner = go_types(max_depth - 1)
-    counter = iter(range(10**9))
     return st.one_of(
         basic,
         inner.map(SliceType),
         st.tuples(inner, st.integers(0, 3)).map(lambda p: ArrayType(p[0], p[1])),
         st.tuples(st.sampled_from(KEY_KINDS).map(BasicType), inner).map(lambda p: MapType(*p)),
-        st.lists(st.tuples(inner, st.booleans()), max_size=4).map(
-            lambda fs: StructType(
-                f"S{next(counter)}",
+        st.tuples(st.integers(0, 999), st.lists(st.tuples(inner, st.booleans()), max_size=4)).map(
+            lambda p: StructType(
+                f"S{p[0]}",
                 "main",
                 tuple(
                     Field(f"F{i}", PointerType(t) if ptr and isinstance(t, StructType) else t)
-                    for i, (t, ptr) in enumerate(fs)
+                    for i, (t, ptr) in enumerate(p[1])
                 ),
             )
         ),
