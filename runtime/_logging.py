@@ -26,7 +26,13 @@ from typing import TextIO, cast
 
 from ._settings import Settings
 
-__all__ = ["LambdaLogHandler", "install_lambda_logging", "make_stdout_unbuffered"]
+__all__ = [
+    "LambdaLogHandler",
+    "JsonFormatter",
+    "text_formatter",
+    "install_lambda_logging",
+    "make_stdout_unbuffered",
+]
 
 TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n"
 TEXT_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"

@@ -30,7 +30,14 @@ import re
 
 from ._errors import MarshalError, UnmarshalError
 
-__all__ = ["GoJSONError", "parse_json", "decode_event", "encode_result"]
+__all__ = [
+    "MAX_NESTING_DEPTH",
+    "GoJSONError",
+    "go_json_error",
+    "parse_json",
+    "decode_event",
+    "encode_result",
+]
 
 #: Go's ``maxNestingDepth`` in encoding/json/scanner.go.
 MAX_NESTING_DEPTH = 10000
