@@ -25,6 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 from ._errors import GobEncodeError
 from ._types import (
+    INT_RANGES,
+    SIGNED_KINDS,
     ArrayType,
     BasicType,
     GoType,
@@ -51,20 +53,6 @@ from ._wire import float_to_uint, put_bytes, put_int, put_string, put_uint, uint
 
 __all__ = ["Encoder", "encode_wire_type"]
 
-_INT_RANGES = {
-    Kind.INT8: (-(1 << 7), (1 << 7) - 1),
-    Kind.INT16: (-(1 << 15), (1 << 15) - 1),
-    Kind.INT32: (-(1 << 31), (1 << 31) - 1),
-    Kind.INT64: (-(1 << 63), (1 << 63) - 1),
-    Kind.INT: (-(1 << 63), (1 << 63) - 1),
-    Kind.UINT8: (0, (1 << 8) - 1),
-    Kind.UINT16: (0, (1 << 16) - 1),
-    Kind.UINT32: (0, (1 << 32) - 1),
-    Kind.UINT64: (0, (1 << 64) - 1),
-    Kind.UINT: (0, (1 << 64) - 1),
-    Kind.UINTPTR: (0, (1 << 64) - 1),
-}
-_SIGNED = {Kind.INT, Kind.INT8, Kind.INT16, Kind.INT32, Kind.INT64}
 _FLOAT32 = struct.Struct("<f")
 _WIRE_DELTA = {
     WireArray: 1,
@@ -377,13 +365,13 @@ def _put_basic(b: bytearray, t: BasicType, value: object) -> None:
         if not isinstance(value, bool):
             raise GobEncodeError(f"gob: bool value must be bool, got {value!r:.60}")
         b.append(1 if value else 0)
-    elif kind in _INT_RANGES:
+    elif kind in INT_RANGES:
         if not isinstance(value, int) or isinstance(value, bool):
             raise GobEncodeError(f"gob: {t.go_string} value must be int, got {value!r:.60}")
-        low, high = _INT_RANGES[kind]
+        low, high = INT_RANGES[kind]
         if not low <= value <= high:
             raise GobEncodeError(f"gob: {value} overflows {t.go_string}")
-        if kind in _SIGNED:
+        if kind in SIGNED_KINDS:
             put_int(b, value)
         else:
             put_uint(b, value)

@@ -25,9 +25,12 @@ from ._types import (
     COMPLEX_ID,
     FLOAT_ID,
     INT_ID,
+    INT_RANGES,
     INTERFACE_ID,
+    SIGNED_KINDS,
     STRING_ID,
     UINT_ID,
+    UNSIGNED_KINDS,
     ArrayType,
     BasicType,
     Field,
@@ -71,16 +74,6 @@ _KIND_WIRE = {
     Kind.COMPLEX64: COMPLEX_ID,
     Kind.COMPLEX128: COMPLEX_ID,
 }
-_RANGES = {
-    Kind.INT8: (-(1 << 7), (1 << 7) - 1),
-    Kind.INT16: (-(1 << 15), (1 << 15) - 1),
-    Kind.INT32: (-(1 << 31), (1 << 31) - 1),
-    Kind.UINT8: (0, (1 << 8) - 1),
-    Kind.UINT16: (0, (1 << 16) - 1),
-    Kind.UINT32: (0, (1 << 32) - 1),
-}
-_SIGNED = {Kind.INT, Kind.INT8, Kind.INT16, Kind.INT32, Kind.INT64}
-_UNSIGNED = {Kind.UINT, Kind.UINT8, Kind.UINT16, Kind.UINT32, Kind.UINT64, Kind.UINTPTR}
 
 
 @overload
@@ -188,9 +181,9 @@ def _compatible(
     if isinstance(t, MarshalerType):
         return isinstance(wire, WireMarshaler) and wire.method is t.method
     if isinstance(t, BasicType):
-        if t.kind in _SIGNED:
+        if t.kind in SIGNED_KINDS:
             return wire_id == INT_ID
-        if t.kind in _UNSIGNED:
+        if t.kind in UNSIGNED_KINDS:
             return wire_id == UINT_ID
         return wire_id == _KIND_WIRE[t.kind]
     if isinstance(t, InterfaceType):
@@ -316,8 +309,8 @@ def _build(t: GoType, value: GobValue, name: str) -> object:
         return value
     if isinstance(t, MapType) and isinstance(value, dict):
         return {_build(t.key, k, name): _build(t.elem, v, name) for k, v in value.items()}
-    if isinstance(t, BasicType) and t.kind in _RANGES and isinstance(value, int):
-        low, high = _RANGES[t.kind]
+    if isinstance(t, BasicType) and t.kind in INT_RANGES and isinstance(value, int):
+        low, high = INT_RANGES[t.kind]
         if not low <= value <= high:
             raise GobDecodeError(f'value for "{name}" out of range')
     return value

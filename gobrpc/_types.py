@@ -26,6 +26,9 @@ __all__ = [
     "FIRST_USER_ID_GO_1_21",
     "FIRST_USER_ID_LEGACY",
     "FLOAT_ID",
+    "INT_RANGES",
+    "SIGNED_KINDS",
+    "UNSIGNED_KINDS",
     "INTERFACE_ID",
     "INT_ID",
     "STRING_ID",
@@ -115,6 +118,25 @@ _KIND_IDS = {
     Kind.STRING: STRING_ID,
     Kind.BYTES: BYTES_ID,
 }
+
+
+#: The value range of each integer kind, for range checks on encode and when binding to a width.
+INT_RANGES = {
+    Kind.INT8: (-(1 << 7), (1 << 7) - 1),
+    Kind.INT16: (-(1 << 15), (1 << 15) - 1),
+    Kind.INT32: (-(1 << 31), (1 << 31) - 1),
+    Kind.INT64: (-(1 << 63), (1 << 63) - 1),
+    Kind.INT: (-(1 << 63), (1 << 63) - 1),
+    Kind.UINT8: (0, (1 << 8) - 1),
+    Kind.UINT16: (0, (1 << 16) - 1),
+    Kind.UINT32: (0, (1 << 32) - 1),
+    Kind.UINT64: (0, (1 << 64) - 1),
+    Kind.UINT: (0, (1 << 64) - 1),
+    Kind.UINTPTR: (0, (1 << 64) - 1),
+}
+#: Kinds sent as gob's signed int (id 2); the other INT_RANGES kinds are sent as uint (id 3).
+SIGNED_KINDS = frozenset({Kind.INT, Kind.INT8, Kind.INT16, Kind.INT32, Kind.INT64})
+UNSIGNED_KINDS = frozenset(INT_RANGES) - SIGNED_KINDS
 
 
 def _qualified(package: str, name: str) -> str:

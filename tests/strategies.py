@@ -21,18 +21,10 @@ from gobrpc import (
     SliceType,
     StructType,
 )
+from gobrpc._types import INT_RANGES
 
-INT_BOUNDS = {
-    Kind.INT8: (-(1 << 7), (1 << 7) - 1),
-    Kind.INT16: (-(1 << 15), (1 << 15) - 1),
-    Kind.INT32: (-(1 << 31), (1 << 31) - 1),
-    Kind.INT64: (-(1 << 63), (1 << 63) - 1),
-    Kind.INT: (-(1 << 63), (1 << 63) - 1),
-    Kind.UINT8: (0, (1 << 8) - 1),
-    Kind.UINT16: (0, (1 << 16) - 1),
-    Kind.UINT32: (0, (1 << 32) - 1),
-    Kind.UINT64: (0, (1 << 64) - 1),
-    Kind.UINT: (0, (1 << 64) - 1),
+INT_BOUNDS: dict[Kind, tuple[int, int]] = {
+    k: r for k, r in INT_RANGES.items() if k is not Kind.UINTPTR
 }
 SCALAR_KINDS = [*INT_BOUNDS, Kind.BOOL, Kind.FLOAT64, Kind.FLOAT32, Kind.STRING, Kind.BYTES]
 KEY_KINDS = [Kind.INT64, Kind.UINT32, Kind.STRING]
