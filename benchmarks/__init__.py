@@ -1,0 +1,1 @@
+"""Benchmarks that print tables next to the Go reference: ``python3 -m benchmarks.<name>``."""
