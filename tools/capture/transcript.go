@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"reflect"
 	"runtime"
+	"sort"
 	"sync"
 	"time"
 
@@ -26,14 +27,15 @@ import (
 // Output layout of golden/transcripts/<scenario>.json (see golden/README.md).
 
 type transcriptFile struct {
-	Scenario          string           `json:"scenario"`
-	Description       string           `json:"description"`
-	GoVersion         string           `json:"go_version"`
-	AwsLambdaGo       string           `json:"aws_lambda_go"`
-	Handler           string           `json:"handler"`
-	Connections       []connectionFile `json:"connections"`
-	FunctionExitCode  *int             `json:"function_exit_code"`
-	LanguageDependent []string         `json:"language_dependent"`
+	Scenario          string            `json:"scenario"`
+	Description       string            `json:"description"`
+	GoVersion         string            `json:"go_version"`
+	AwsLambdaGo       string            `json:"aws_lambda_go"`
+	Handler           string            `json:"handler"`
+	Connections       []connectionFile  `json:"connections"`
+	FunctionExitCode  *int              `json:"function_exit_code"`
+	LanguageDependent []string          `json:"language_dependent"`
+	FunctionEnv       map[string]string `json:"function_env"` // besides _LAMBDA_SERVER_PORT
 }
 
 type connectionFile struct {
@@ -120,7 +122,9 @@ var scenarios = []scenario{
 		[]func(*session) error{ping}},
 	{"invoke_ok", `Ping, then Invoke {"hello":"world"} on the echo handler (the first Invoke reply defines InvokeResponse, Error, the slice, then StackFrame: ids 66, 67, 69, 68 with Go >= 1.21)`, "echo", nil,
 		[]func(*session) error{pingThenInvoke(`{"hello":"world"}`)}},
-	{"handler_error", `Ping, then Invoke on a handler returning errors.New("boom")`, "error", nil,
+	// A Go error value carries no frames; an exception in another language carries its traceback.
+	{"handler_error", `Ping, then Invoke on a handler returning errors.New("boom")`, "error",
+		[]string{"InvokeResponse.Error.StackTrace"},
 		[]func(*session) error{pingThenInvoke(`{}`)}},
 	{"panic", `Ping, then Invoke on a handler calling panic("oops"): Error with stack trace and ShouldExit`, "panic",
 		[]string{"InvokeResponse.Error.StackTrace"},
@@ -480,6 +484,26 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
+// functionEnv is the whole environment of the function process, apart from _LAMBDA_SERVER_PORT;
+// transcripts record it so that a replay can start its function the same way.
+var functionEnv = map[string]string{
+	"AWS_LAMBDA_FUNCTION_NAME":        "golden",
+	"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
+	"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+	"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/golden",
+	"AWS_LAMBDA_LOG_STREAM_NAME":      "2023/11/14/[$LATEST]00000000000000000000000000000000",
+	"TZ":                              "UTC",
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 func oneTranscript(name, gopeer string) error {
 	sc, ok := findScenario(name)
 	if !ok {
@@ -493,14 +517,9 @@ func oneTranscript(name, gopeer string) error {
 		return err
 	}
 	fn := exec.Command(gopeer, "function", "--handler", sc.handler)
-	fn.Env = []string{
-		fmt.Sprintf("_LAMBDA_SERVER_PORT=%d", port),
-		"AWS_LAMBDA_FUNCTION_NAME=golden",
-		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
-		"AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/golden",
-		"AWS_LAMBDA_LOG_STREAM_NAME=2023/11/14/[$LATEST]00000000000000000000000000000000",
-		"TZ=UTC",
+	fn.Env = []string{fmt.Sprintf("_LAMBDA_SERVER_PORT=%d", port)}
+	for _, k := range sortedKeys(functionEnv) {
+		fn.Env = append(fn.Env, k+"="+functionEnv[k])
 	}
 	var fnStderr bytes.Buffer
 	fn.Stdout, fn.Stderr = io.Discard, &fnStderr
@@ -530,6 +549,7 @@ func oneTranscript(name, gopeer string) error {
 		Scenario: sc.name, Description: sc.description,
 		GoVersion: runtime.Version(), AwsLambdaGo: awsLambdaGoVersion(),
 		Handler: sc.handler, Connections: []connectionFile{}, LanguageDependent: sc.langDep,
+		FunctionEnv: functionEnv,
 	}
 	if out.LanguageDependent == nil {
 		out.LanguageDependent = []string{}
