@@ -156,7 +156,7 @@ var scenarios = []scenario{
 			r.Deadline.Nanos = 123456789
 			r.CognitoIdentityId = "us-east-1:11111111-2222-3333-4444-555555555555"
 			r.CognitoIdentityPoolId = "us-east-1:66666666-7777-8888-9999-000000000000"
-			r.ClientContext = []byte(`{"Client":{"installation_id":"inst-1","app_title":"Golden","app_version_code":"1","app_package_name":"com.example.golden"},"env":{"locale":"en_US","b":"2"},"custom":{"k":"v","n":{"x":1}}}`)
+			r.ClientContext = []byte(`{"client":{"installation_id":"inst-1","app_title":"Golden","app_version_code":"1","app_package_name":"com.example.golden"},"env":{"locale":"en_US","b":"2"},"custom":{"k":"v","n":{"x":1}}}`)
 			return c.invoke(r)
 		})}},
 	{"deadline_passed", "Ping, then Invoke with Deadline 1 s after the epoch on the context handler (handler still runs, context already expired)", "context", nil,

@@ -1,0 +1,194 @@
+"""``lambda-legacy replay TRANSCRIPT``: replay a recorded go1.x session and compare byte by byte.
+
+With ``-- EXECUTABLE``, the function is started as the transcript's function was (its environment,
+a free ``_LAMBDA_SERVER_PORT``, its own process group) and, if the recorded function exited by
+itself, its exit status is compared too. Exit status 0: every reply matched; 1: a difference (the
+message index, byte offset and both sides decoded are printed); 2: usage or start-up problems.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import sys
+from collections.abc import Sequence
+
+import attrs
+import trio
+
+from lambda_legacy._replay import (
+    REPLY_TIMEOUT_SECONDS,
+    CallOutcome,
+    Transcript,
+    load_transcript,
+    replay_connection,
+)
+
+__all__ = ["ReplayReport", "add_parser", "replay_transcript"]
+
+#: How long a started function may take to listen, as the go1.x service's init timeout allows.
+START_TIMEOUT_SECONDS = 10.0
+#: How long a function that the transcript says exited by itself may take to do so.
+EXIT_TIMEOUT_SECONDS = 5.0
+_DIAL_RETRY_SECONDS = 0.005  # the go1.x service's dial retry interval
+
+
+@attrs.frozen
+class ReplayReport:
+    """Every call's outcome, and the exit statuses when the transcript recorded one."""
+
+    outcomes: tuple[CallOutcome, ...]
+    expected_exit: int | None = None
+    actual_exit: int | None = None
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Whether everything matched."""
+        return (
+            not self.problem
+            and all(o.ok for o in self.outcomes)
+            and self.expected_exit == self.actual_exit
+        )
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``replay`` and its options."""
+    replay = commands.add_parser(
+        "replay", help="replay a recorded go1.x session against a function, byte by byte"
+    )
+    replay.add_argument("transcript", help="a transcript file, e.g. golden/transcripts/ping.json")
+    replay.add_argument("--port", type=int, help="replay against a function listening here")
+    replay.add_argument(
+        "--reply-timeout",
+        type=float,
+        default=REPLY_TIMEOUT_SECONDS,
+        help=f"seconds to wait for each reply (default {REPLY_TIMEOUT_SECONDS:g})",
+    )
+    replay.add_argument("command", nargs="*", help="-- EXECUTABLE [ARGS...] to start")
+    replay.set_defaults(run=run)
+
+
+async def _dial(port: int, deadline: float) -> trio.SocketStream:
+    while True:
+        try:
+            return await trio.open_tcp_stream("127.0.0.1", port)
+        except OSError:
+            if trio.current_time() > deadline:
+                raise
+            await trio.sleep(_DIAL_RETRY_SECONDS)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def _replay_all(
+    transcript: Transcript, port: int, reply_timeout: float, deadline: float
+) -> tuple[list[CallOutcome], str]:
+    outcomes: list[CallOutcome] = []
+    for number, script in enumerate(transcript.connections):
+        try:
+            stream = await _dial(port, deadline)
+        except OSError as exc:
+            return outcomes, f"cannot connect to 127.0.0.1:{port}: {exc.strerror or exc}"
+        async with stream:
+            done = await replay_connection(
+                stream, number, script, transcript.language_dependent, reply_timeout
+            )
+        outcomes += done
+        if not all(o.ok for o in done):
+            break
+    return outcomes, ""
+
+
+async def replay_transcript(
+    transcript: Transcript,
+    *,
+    port: int | None = None,
+    command: Sequence[str] = (),
+    reply_timeout: float = REPLY_TIMEOUT_SECONDS,
+    extra_env: dict[str, str] | None = None,
+) -> ReplayReport:
+    """Replay ``transcript`` against a function on ``port``, or one started from ``command``."""
+    deadline = trio.current_time() + START_TIMEOUT_SECONDS
+    if not command:
+        assert port is not None
+        outcomes, problem = await _replay_all(transcript, port, reply_timeout, deadline)
+        return ReplayReport(tuple(outcomes), problem=problem)
+    port = _free_port()
+    env = {**os.environ, **transcript.function_env, **(extra_env or {})}
+    env["_LAMBDA_SERVER_PORT"] = str(port)
+    process = await trio.lowlevel.open_process(
+        list(command), env=env, stdout=sys.stderr.fileno(), start_new_session=True
+    )
+    try:
+        outcomes, problem = await _replay_all(transcript, port, reply_timeout, deadline)
+        actual_exit = None
+        if transcript.function_exit_code is not None:
+            with trio.move_on_after(EXIT_TIMEOUT_SECONDS):
+                actual_exit = await process.wait()
+    finally:
+        if process.returncode is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            with trio.CancelScope(shield=True):
+                await process.wait()
+    return ReplayReport(tuple(outcomes), transcript.function_exit_code, actual_exit, problem)
+
+
+def _describe(outcome: CallOutcome) -> list[str]:
+    lines = [
+        f"connection {outcome.connection} call {outcome.call} ({outcome.service_method}): "
+        f"replies differ at message {outcome.message}, byte offset {outcome.offset}"
+        + (f" ({outcome.detail})" if outcome.detail else ""),
+        f"  expected {len(outcome.expected)} bytes: {outcome.expected.hex()}",
+        f"  actual   {len(outcome.actual)} bytes: {outcome.actual.hex()}",
+    ]
+    lines += [f"  expected decoded: {json.dumps(v)}" for v in outcome.expected_decoded]
+    lines += [f"  actual decoded:   {json.dumps(v)}" for v in outcome.actual_decoded]
+    return lines
+
+
+def print_report(report: ReplayReport, transcript: Transcript) -> None:
+    """Say how each call compared; differences go to stderr with both sides decoded."""
+    for outcome in report.outcomes:
+        where = f"connection {outcome.connection} call {outcome.call} ({outcome.service_method})"
+        if outcome.verdict == "same bytes":
+            print(f"{where}: same bytes")
+        elif outcome.verdict == "same decoded":
+            print(f"{where}: same when decoded, setting aside {outcome.detail}")
+        else:
+            for line in _describe(outcome):
+                print(line, file=sys.stderr)
+    if report.problem:
+        print(f"replay: {report.problem}", file=sys.stderr)
+    if report.expected_exit != report.actual_exit:
+        print(
+            f"replay: the function should have exited with status {report.expected_exit}, "
+            f"got {report.actual_exit}",
+            file=sys.stderr,
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.command and args.port is None:
+        print("lambda-legacy replay: give --port P or -- EXECUTABLE [ARGS...]", file=sys.stderr)
+        return 2
+    try:
+        transcript = load_transcript(args.transcript)
+    except ValueError as exc:
+        print(f"lambda-legacy replay: {exc}", file=sys.stderr)
+        return 2
+    report = trio.run(
+        lambda: replay_transcript(
+            transcript, port=args.port, command=args.command, reply_timeout=args.reply_timeout
+        )
+    )
+    print_report(report, transcript)
+    return 0 if report.ok else 1

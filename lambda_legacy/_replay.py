@@ -1,0 +1,324 @@
+"""Transcript replay: send the client side of a recorded go1.x session and compare the answers.
+
+A transcript (``golden/transcripts/*.json``, captured from a real aws-lambda-go function) holds, per
+connection, every byte the client sent and every byte the server answered, cut into calls. Replay
+sends each call's bytes in turn on a fresh connection, reads the reply (or the close) that comes
+back, and compares it byte for byte with the recorded reply. Parts that a transcript marks as
+language dependent (``"InvokeResponse.Error.StackTrace"``: frames of Go code against frames of
+Python code) are compared decoded, with those fields set aside; everything else must be the same
+bytes, type definitions and ids included.
+
+Calls go one at a time, as they were recorded, so the server's type ids follow the same history.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import attrs
+import trio
+
+from gobrpc import (
+    NEED_DATA,
+    DecodedValue,
+    Decoder,
+    GobInterface,
+    GobMarshaled,
+    GobRpcError,
+    GobStruct,
+    GobValue,
+)
+
+__all__ = [
+    "CallOutcome",
+    "CallScript",
+    "ConnectionScript",
+    "Transcript",
+    "load_transcript",
+    "replay_connection",
+]
+
+#: How long to wait for one reply (or for the close a transcript recorded) before calling the
+#: reply missing. Go functions answer in well under a millisecond; a slow interpreter start is
+#: not part of this wait (the connection is already open).
+REPLY_TIMEOUT_SECONDS = 5.0
+
+#: Values whose fields a transcript marks as language dependent are compared with the field's
+#: value replaced by this marker on both sides.
+SET_ASIDE = "<language dependent: not compared>"
+
+_RECEIVE_CHUNK = 65536
+
+
+@attrs.frozen
+class CallScript:
+    """One recorded call: what the client sent, and what the server answered from which offset."""
+
+    service_method: str
+    seq: int | None
+    request: bytes
+    reply: bytes
+    reply_offset: int
+
+
+@attrs.frozen
+class ConnectionScript:
+    """One recorded connection, its calls in order; ``server_closed`` if the server hung up."""
+
+    calls: tuple[CallScript, ...]
+    server_closed: bool
+    server_to_client: bytes
+
+
+@attrs.frozen
+class Transcript:
+    """A recorded session with a go1.x function, and how that function was started."""
+
+    scenario: str
+    handler: str
+    connections: tuple[ConnectionScript, ...]
+    language_dependent: tuple[str, ...]
+    function_env: Mapping[str, str]
+    function_exit_code: int | None
+
+
+def load_transcript(path: str | Path) -> Transcript:
+    """Read a transcript file written by ``tools/capture``.
+
+    Raises:
+        ValueError: the file is not such a transcript.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            raw = json.load(f)
+        connections = []
+        for conn in raw["connections"]:
+            server = bytes.fromhex(conn["server_to_client"])
+            client = bytes.fromhex(conn["client_to_server"])
+            calls = tuple(
+                CallScript(
+                    service_method=call["service_method"],
+                    seq=call["seq"],
+                    request=client[call["client_bytes"][0] : call["client_bytes"][1]],
+                    reply=server[call["server_bytes"][0] : call["server_bytes"][1]],
+                    reply_offset=call["server_bytes"][0],
+                )
+                for call in conn["calls"]
+            )
+            connections.append(ConnectionScript(calls, bool(conn["server_closed"]), server))
+        return Transcript(
+            scenario=raw["scenario"],
+            handler=raw["handler"],
+            connections=tuple(connections),
+            language_dependent=tuple(raw.get("language_dependent") or ()),
+            function_env=dict(raw.get("function_env") or {}),
+            function_exit_code=raw.get("function_exit_code"),
+        )
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise ValueError(f"{path}: not a go1.x transcript: {exc}") from exc
+
+
+@attrs.frozen
+class CallOutcome:
+    """How one call's reply compared.
+
+    ``verdict`` is ``"same bytes"``, ``"same decoded"`` (bytes differ only in language-dependent
+    fields) or ``"different"``; for a difference, ``offset`` is the first differing byte in the
+    connection's server stream and ``message`` the index of the gob message holding it.
+    """
+
+    connection: int
+    call: int
+    service_method: str
+    verdict: str
+    expected: bytes
+    actual: bytes
+    offset: int | None = None
+    message: int | None = None
+    detail: str = ""
+    expected_decoded: tuple[object, ...] = ()
+    actual_decoded: tuple[object, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether the reply matched."""
+        return self.verdict != "different"
+
+
+def plain(value: GobValue) -> object:
+    """A decoded gob value as JSON-ready data, keeping Go's type and field names."""
+    if isinstance(value, GobStruct):
+        return {"@type": value.type_name, **{k: plain(v) for k, v in value.fields}}
+    if isinstance(value, GobInterface):
+        return {"@interface": value.name, "value": plain(value.value)}
+    if isinstance(value, GobMarshaled):
+        return {"@marshaled": value.type_name, "hex": value.data.hex()}
+    if isinstance(value, bytes):
+        return {"@bytes": value.hex()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return [[plain(k), plain(v)] for k, v in value.items()]
+    if isinstance(value, float) and math.isnan(value):
+        return "NaN"
+    return value
+
+
+def _set_aside(value: object, paths: Sequence[str]) -> object:
+    """``value`` (from :func:`plain`) with each ``Type.Field.Field`` path's value replaced."""
+    for path in paths:
+        type_name, *fields = path.split(".")
+        if not (isinstance(value, dict) and value.get("@type") == type_name and fields):
+            continue
+        node: object = value
+        for name in fields[:-1]:
+            node = node.get(name) if isinstance(node, dict) else None
+        if isinstance(node, dict) and fields[-1] in node:
+            node[fields[-1]] = SET_ASIDE
+    return value
+
+
+def _messages(stream: bytes) -> tuple[list[tuple[int, DecodedValue | None]], str]:
+    """Every complete item of a server stream as (end offset, value or None for a definition).
+
+    The second element is the decoding error that stopped the walk, or "".
+    """
+    decoder = Decoder()
+    decoder.receive_data(stream)
+    items: list[tuple[int, DecodedValue | None]] = []
+    try:
+        while (item := decoder.next_item()) is not NEED_DATA:
+            end = decoder.frames.stream_offset
+            items.append((end, item if isinstance(item, DecodedValue) else None))
+    except GobRpcError as exc:
+        return items, str(exc)
+    return items, ""
+
+
+def _first_difference(expected: bytes, actual: bytes) -> int:
+    for index, (a, b) in enumerate(zip(expected, actual, strict=False)):
+        if a != b:
+            return index
+    return min(len(expected), len(actual))
+
+
+def _values_between(stream: bytes, start: int, end: int) -> list[object]:
+    items, _ = _messages(stream)
+    return [
+        plain(value.value)
+        for item_end, value in items
+        if value is not None and start < item_end <= end
+    ]
+
+
+def compare_reply(
+    index: tuple[int, int],
+    call: CallScript,
+    *,
+    expected_stream: bytes,
+    actual_stream: bytes,
+    actual_start: int,
+    language_dependent: Sequence[str],
+    note: str = "",
+) -> CallOutcome:
+    """Compare one call's reply; the streams are each connection's whole server side so far."""
+    actual = actual_stream[actual_start:]
+    base = CallOutcome(index[0], index[1], call.service_method, "same bytes", call.reply, actual)
+    if actual == call.reply:
+        return base
+    expected_end = call.reply_offset + len(call.reply)
+    want = _values_between(expected_stream, call.reply_offset, expected_end)
+    got = _values_between(actual_stream, actual_start, len(actual_stream))
+    aside = [_set_aside(v, language_dependent) for v in want]
+    if language_dependent and want and aside == [_set_aside(v, language_dependent) for v in got]:
+        return attrs.evolve(base, verdict="same decoded", detail=", ".join(language_dependent))
+    offset = call.reply_offset + _first_difference(call.reply, actual)
+    items, _ = _messages(expected_stream)
+    message = sum(1 for end, _ in items if end <= offset)
+    return attrs.evolve(
+        base,
+        verdict="different",
+        offset=offset,
+        message=message,
+        detail=note,
+        expected_decoded=tuple(want),
+        actual_decoded=tuple(got),
+    )
+
+
+async def _read_reply(
+    stream: trio.abc.Stream, decoder: Decoder, received: bytearray, timeout: float
+) -> str:
+    """Read until one reply (header and body values) is complete; say why reading stopped."""
+    values = 0
+    with trio.move_on_after(timeout):
+        while values < 2:
+            try:
+                item = decoder.next_item()
+            except GobRpcError as exc:
+                return f"the reply does not decode: {exc}"
+            if item is NEED_DATA:
+                try:
+                    data = await stream.receive_some(_RECEIVE_CHUNK)
+                except trio.BrokenResourceError:
+                    data = b""
+                if not data:
+                    return "the server closed the connection"
+                received += data
+                decoder.receive_data(data)
+            elif isinstance(item, DecodedValue):
+                values += 1
+        return ""
+    return f"no complete reply within {timeout:g} s"
+
+
+async def _read_until_closed(stream: trio.abc.Stream, received: bytearray, timeout: float) -> str:
+    with trio.move_on_after(timeout):
+        while True:
+            try:
+                data = await stream.receive_some(_RECEIVE_CHUNK)
+            except trio.BrokenResourceError:
+                return ""
+            if not data:
+                return ""
+            received += data
+    return f"the server did not close the connection within {timeout:g} s"
+
+
+async def replay_connection(
+    stream: trio.abc.Stream,
+    connection: int,
+    script: ConnectionScript,
+    language_dependent: Sequence[str] = (),
+    reply_timeout: float = REPLY_TIMEOUT_SECONDS,
+) -> list[CallOutcome]:
+    """Replay one recorded connection on ``stream``; stops at the first difference."""
+    decoder = Decoder()
+    received = bytearray()
+    outcomes: list[CallOutcome] = []
+    for number, call in enumerate(script.calls):
+        start = len(received)
+        await stream.send_all(call.request)
+        last = number == len(script.calls) - 1
+        if not call.reply and (script.server_closed and last):
+            note = await _read_until_closed(stream, received, reply_timeout)
+        elif not call.reply:
+            note = ""
+        else:
+            note = await _read_reply(stream, decoder, received, reply_timeout)
+        outcome = compare_reply(
+            (connection, number),
+            call,
+            expected_stream=script.server_to_client,
+            actual_stream=bytes(received),
+            actual_start=start,
+            language_dependent=language_dependent,
+            note=note,
+        )
+        outcomes.append(outcome)
+        if not outcome.ok:
+            break
+    return outcomes

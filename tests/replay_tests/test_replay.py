@@ -1,0 +1,162 @@
+"""Replay every golden transcript against the Go function that made it and against our server.
+
+The Go function must give back its own bytes (a check of the replay tool and of the goldens'
+stability); our server, serving the Python mirrors of the Go handlers, must give the same bytes
+except where a transcript marks a part language dependent, and those parts must match decoded.
+A proxy that changes one byte of the server's answer must make the replay fail at that byte.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import trio
+from go_peer import gopeer
+from golden_json import TRANSCRIPTS
+
+from lambda_legacy._cmd_replay import ReplayReport, replay_transcript
+from lambda_legacy._replay import Transcript, load_transcript
+
+MIRRORS = Path(__file__).resolve().parent
+ROOT = MIRRORS.parent.parent
+CLI = [sys.executable, "-m", "lambda_legacy"]
+NAMES = sorted(p.stem for p in TRANSCRIPTS)
+
+
+def _transcript(name: str) -> Transcript:
+    return load_transcript(ROOT / "golden" / "transcripts" / f"{name}.json")
+
+
+def _our_server(handler: str) -> list[str]:
+    """``lambda-legacy serve`` with Go >= 1.21's type ids, as the goldens were made with Go 1.26."""
+    return [*CLI, "serve", "--gob-first-id", "64", f"go_mirror.{handler}"]
+
+
+def _check(report: ReplayReport, transcript: Transcript) -> None:
+    assert report.ok, report
+    calls = sum(len(c.calls) for c in transcript.connections)
+    assert len(report.outcomes) == calls
+    for outcome in report.outcomes:
+        if outcome.verdict == "same decoded":
+            assert transcript.language_dependent, outcome
+        else:
+            assert outcome.verdict == "same bytes", outcome
+
+
+@pytest.mark.parametrize("name", NAMES)
+async def test_the_go_function_gives_back_its_own_bytes(name: str) -> None:
+    transcript = _transcript(name)
+    command = [str(gopeer()), "function", "--handler", transcript.handler]
+    report = await replay_transcript(transcript, command=command)
+    _check(report, transcript)
+    assert all(o.verdict == "same bytes" for o in report.outcomes)
+
+
+@pytest.mark.parametrize("name", NAMES)
+async def test_our_server_gives_the_go_bytes(name: str) -> None:
+    transcript = _transcript(name)
+    report = await replay_transcript(
+        transcript,
+        command=_our_server(transcript.handler),
+        extra_env={"LAMBDA_TASK_ROOT": str(MIRRORS)},
+    )
+    _check(report, transcript)
+
+
+async def _one_byte_off_proxy(
+    listener: trio.SocketListener, upstream_port: int, flip_at: int
+) -> None:
+    """Forward one connection to ``upstream_port``, flipping the server's byte at ``flip_at``."""
+    client = await listener.accept()
+    with trio.fail_after(10):
+        while True:
+            try:
+                server = await trio.open_tcp_stream("127.0.0.1", upstream_port)
+                break
+            except OSError:
+                await trio.sleep(0.005)  # the function is still starting
+    seen = 0
+
+    async def upstream() -> None:
+        while data := await client.receive_some(65536):
+            await server.send_all(data)
+
+    async def downstream() -> None:
+        nonlocal seen
+        while data := await server.receive_some(65536):
+            chunk = bytearray(data)
+            if seen <= flip_at < seen + len(chunk):
+                chunk[flip_at - seen] ^= 0x01
+            seen += len(chunk)
+            await client.send_all(bytes(chunk))
+
+    async with client, server, trio.open_nursery() as nursery:
+        nursery.start_soon(upstream)
+        nursery.start_soon(downstream)
+
+
+async def test_a_one_byte_difference_is_reported_at_its_offset() -> None:
+    transcript = _transcript("invoke_ok")
+    invoke = transcript.connections[0].calls[1]
+    flip_at = invoke.reply_offset + len(invoke.reply) - 5  # inside the echoed payload
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        function_port = s.getsockname()[1]
+    env = {**transcript.function_env, "_LAMBDA_SERVER_PORT": str(function_port)}
+    process = await trio.lowlevel.open_process(
+        [str(gopeer()), "function", "--handler", "echo"], env=env
+    )
+    try:
+        listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
+        proxy_port = listener.socket.getsockname()[1]
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_one_byte_off_proxy, listener, function_port, flip_at)
+            report = await replay_transcript(transcript, port=proxy_port, reply_timeout=2)
+            nursery.cancel_scope.cancel()
+    finally:
+        process.kill()
+        await process.wait()
+    assert not report.ok
+    assert [o.verdict for o in report.outcomes] == ["same bytes", "different"]
+    different = report.outcomes[1]
+    assert different.offset == flip_at
+    # Server messages: Ping's reply is 0 Response def, 1 header, 2 PingResponse def, 3 body;
+    # Invoke's is 4 header, 5-8 the InvokeResponse defs, 9 the body holding the payload.
+    assert different.message == 9
+    assert different.expected_decoded[0] == different.actual_decoded[0]  # same header
+    assert different.expected_decoded[1] != different.actual_decoded[1]
+
+
+def test_the_cli_names_the_offset_and_exits_1() -> None:
+    # The transcript was made with the "error" handler; "echo" answers the Invoke differently.
+    echo = [str(gopeer()), "function", "--handler", "echo"]
+    bad = subprocess.run(
+        [*CLI, "replay", str(ROOT / "golden/transcripts/handler_error.json"), "--", *echo],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
+    assert bad.returncode == 1, bad.stderr
+    assert "call 1 (Function.Invoke): replies differ at message" in bad.stderr
+    assert "expected decoded:" in bad.stderr
+    assert "actual decoded:" in bad.stderr
+
+
+def test_the_cli_refuses_a_file_that_is_not_a_transcript(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.json"
+    junk.write_text('{"scenario": 1}')
+    result = subprocess.run(
+        [*CLI, "replay", str(junk), "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "not a go1.x transcript" in result.stderr
