@@ -1,0 +1,401 @@
+"""Runtime API mode: a Python handler served through the Lambda Runtime API.
+
+aws-lambda-go picks this mode when ``_LAMBDA_SERVER_PORT`` is empty and
+``AWS_LAMBDA_RUNTIME_API`` is set; :func:`serve_runtime_api` is what the serve entry point runs
+then. The order of start-up and of each invoke is awslambdaric's (PROTOCOL.md section 7):
+
+1. ``sys.stdout``/``sys.stderr`` flush after every write, then the Lambda root log handler is
+   installed, then the handler module is imported (:func:`runtime._handler.resolve_handler`).
+2. An init error is logged (a ``LAMBDA_WARNING`` line and the error line), posted to
+   ``/runtime/init/error`` with ``Lambda-Runtime-Function-Error-Type``, and the process exits 1.
+3. Per invoke: ``GET /next``; the request id (and tenant id) become what log lines show;
+   ``_X_AMZN_TRACE_ID`` is set to ``Lambda-Runtime-Trace-Id``, or removed when there is none;
+   the context is built from the headers, the event parsed, the handler called
+   (``async def`` ones awaited on trio, plain ones called inline: see ``_RuntimeLoop._call``),
+   and the result posted to ``/response``, or the error logged and posted to ``/error``.
+
+Where this differs from awslambdaric, on purpose:
+
+- ``async def`` handlers are awaited, as in RPC mode (awslambdaric reports their coroutine as a
+  ``Runtime.MarshalError``).
+- A ``BaseException`` that is not an ``Exception`` (``SystemExit``, ``KeyboardInterrupt``) is
+  posted as the invoke's error and the process then exits 1, as RPC mode answers ShouldExit and
+  aws-lambda-go's Runtime API mode exits after a panic; awslambdaric dies without posting.
+- A malformed ``Lambda-Runtime-Deadline-Ms`` counts as 0 instead of aborting the process.
+- Context values from the environment come from :class:`~runtime._settings.Settings`, read once
+  at start-up, not from ``os.environ`` on every invoke.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import TextIO
+
+import attrs
+import trio
+
+from ._context import W3C_FIELDS, Client, ClientContext, CognitoIdentity, LambdaContext
+from ._errors import LambdaContextUnmarshalError, RuntimeFault
+from ._faults import format_user_traceback
+from ._handler import Handler, call_handler, resolve_handler
+from ._logging import LambdaLogHandler, install_lambda_logging, make_stdout_unbuffered
+from ._runtime_api_client import Invocation, RuntimeApiClient, RuntimeApiError
+from ._runtime_api_json import (
+    ResultEncoder,
+    error_document,
+    make_encoder,
+    marshal_result,
+    to_json,
+    unmarshal_event,
+    xray_cause,
+)
+from ._settings import Settings
+
+__all__ = ["build_runtime_api_context", "serve_runtime_api"]
+
+#: The variable AWS's X-Ray SDKs read the current trace header from.
+TRACE_ID_VARIABLE = "_X_AMZN_TRACE_ID"
+
+#: awslambdaric's X-Ray exception type for the runtime's own faults.
+FAULT_XRAY_TYPE = "LambdaValidationError"
+
+#: awslambdaric's log message for an uncaught error starts with this, so log filters written for
+#: it keep matching; the rest of the sentence is ours.
+INIT_WARNING = (
+    "LAMBDA_WARNING: Unhandled exception. The handler could not be loaded; the error follows.\r"
+)
+
+#: The User-Agent of our Runtime API calls.
+USER_AGENT = "lambda-legacy (Runtime API mode)"
+
+# awslambdaric's error log line: lines joined with "\r" (one CloudWatch event), leading spaces of
+# stack lines turned into U+00A0 so the console keeps the indentation.
+_ERROR_LINE_SEPARATOR = "\r"
+_ERROR_INDENT = "\u00a0"
+_ERROR_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+Clock = Callable[[], int]
+RawFrame = tuple[str, int, str]
+
+
+def is_async_handler(handler: Handler) -> bool:
+    """``async def`` functions (and partials of them), and objects with an ``async __call__``."""
+    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
+        type(handler).__call__
+    )
+
+
+def _parse_header_json(raw: str, name: str) -> object:
+    try:
+        return json.loads(raw)
+    except Exception as exc:
+        raise LambdaContextUnmarshalError(f"Unable to parse {name} JSON: {exc}") from None
+
+
+def _no_get(value: object) -> AttributeError:
+    # What awslambdaric's dict.get on a JSON value that is not an object raises.
+    return AttributeError(f"'{type(value).__name__}' object has no attribute 'get'")
+
+
+def _client_context(raw: str | None) -> tuple[ClientContext | None, dict[str, str]]:
+    if not raw:
+        return None, {}
+    parsed = _parse_header_json(raw, "Client Context")
+    if parsed is None:
+        return None, {}
+    if not isinstance(parsed, dict):
+        raise _no_get(parsed)
+    w3c: dict[str, str] = {}
+    raw_w3c = parsed.pop("w3c", None)
+    if isinstance(raw_w3c, dict):
+        w3c = {key: raw_w3c[key] for key in W3C_FIELDS if isinstance(raw_w3c.get(key), str)}
+    raw_client = parsed.get("client")
+    client = None
+    if raw_client is not None:
+        if not isinstance(raw_client, dict):
+            raise _no_get(raw_client)
+        client = Client(
+            installation_id=raw_client.get("installation_id"),
+            app_title=raw_client.get("app_title"),
+            app_version_name=raw_client.get("app_version_name"),
+            app_version_code=raw_client.get("app_version_code"),
+            app_package_name=raw_client.get("app_package_name"),
+        )
+    context = ClientContext(custom=parsed.get("custom"), env=parsed.get("env"), client=client)
+    return context, w3c
+
+
+def _identity(raw: str | None) -> CognitoIdentity:
+    if not raw:
+        return CognitoIdentity()
+    parsed = _parse_header_json(raw, "Cognito Identity")
+    if parsed is None:
+        return CognitoIdentity()
+    if not isinstance(parsed, dict):
+        raise _no_get(parsed)
+    return CognitoIdentity(
+        cognito_identity_id=parsed.get("cognitoIdentityId"),
+        cognito_identity_pool_id=parsed.get("cognitoIdentityPoolId"),
+    )
+
+
+def _deadline_ms(raw: str | None) -> int:
+    try:
+        return int(raw) if raw else 0
+    except ValueError:
+        return 0
+
+
+def build_runtime_api_context(
+    invocation: Invocation, settings: Settings, clock: Clock
+) -> LambdaContext:
+    """The handler's context for one ``/next`` response, as awslambdaric builds it.
+
+    Raises:
+        LambdaContextUnmarshalError: the Client-Context or Cognito-Identity header is not JSON
+            (``Unable to parse Client Context JSON: Expecting value: ...``).
+        AttributeError: one of them is JSON but not an object (awslambdaric fails the same way).
+    """
+    client_context, w3c = _client_context(invocation.client_context)
+    return LambdaContext(
+        aws_request_id=invocation.request_id,
+        invoked_function_arn=invocation.invoked_function_arn or "",
+        deadline_ns=_deadline_ms(invocation.deadline_ms) * 1_000_000,
+        clock=clock,
+        function_name=settings.function_name,
+        function_version=settings.function_version,
+        memory_limit_in_mb=settings.memory_size,
+        log_group_name=settings.log_group_name,
+        log_stream_name=settings.log_stream_name,
+        identity=_identity(invocation.cognito_identity),
+        client_context=client_context,
+        tenant_id=invocation.tenant_id,
+        w3c=w3c,
+    )
+
+
+def _indent(line: str) -> str:
+    stripped = line.lstrip(" ")
+    return _ERROR_INDENT * (len(line) - len(stripped)) + stripped
+
+
+@attrs.define(eq=False)
+class _ErrorLog:
+    """Writes awslambdaric's uncaught-error log line to the Lambda log sink."""
+
+    sink: LambdaLogHandler
+    encoder: ResultEncoder
+    json_format: bool
+
+    def write(self, document: Mapping[str, object]) -> None:
+        if self.json_format:
+            stamp = time.strftime(_ERROR_TIMESTAMP_FORMAT, time.gmtime())
+            line = to_json(self.encoder, {"timestamp": stamp, "level": "ERROR", **document})
+            self.sink.write(line.decode("utf-8") + "\n")
+            return
+        error_type = str(document.get("errorType") or "")
+        message = str(document.get("errorMessage") or "")
+        head = "[ERROR]" + (f" {error_type}" if error_type else "")
+        if message:
+            head += (":" if error_type else "") + f" {message}"
+        lines = [head, "Traceback (most recent call last):"]
+        stack = document.get("stackTrace")
+        for element in stack if isinstance(stack, list) else ():
+            text = str(element)
+            lines.extend([_indent(line) for line in text.splitlines()] if text else [""])
+        self.sink.write(_ERROR_LINE_SEPARATOR.join(lines) + "\n")
+
+
+@attrs.define(eq=False)
+class _CurrentInvoke:
+    """The ids log lines show: one shared value, as awslambdaric's module globals are, so that a
+    thread the handler started long ago logs the current invoke's id too."""
+
+    request_id: str | None = None
+    tenant_id: str | None = None
+
+
+class _FatalHandlerError(Exception):
+    """Internal: the handler raised a BaseException that ends the process once posted."""
+
+
+@attrs.define(eq=False)
+class _RuntimeLoop:
+    """The next / handle / post loop for one resolved handler."""
+
+    client: RuntimeApiClient
+    handler: Handler
+    settings: Settings
+    encoder: ResultEncoder
+    error_log: _ErrorLog
+    environ: MutableMapping[str, str]
+    cwd: str
+    clock: Clock
+    current: _CurrentInvoke
+    handler_is_async: bool = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.handler_is_async = is_async_handler(self.handler)
+
+    async def run(self) -> None:
+        """Serve invokes until the Runtime API fails or a handler ends the process."""
+        while True:
+            invocation = await self.client.next_invocation()
+            self.current.request_id = invocation.request_id
+            self.current.tenant_id = invocation.tenant_id
+            if invocation.trace_id is not None:
+                self.environ[TRACE_ID_VARIABLE] = invocation.trace_id
+            else:
+                self.environ.pop(TRACE_ID_VARIABLE, None)
+            await self.invoke(invocation)
+
+    async def _call(self, event: object, context: LambdaContext) -> object:
+        """Call the handler: ``async def`` ones through :func:`call_handler`, plain ones inline.
+
+        RPC mode runs a plain handler in a worker thread so that the server keeps answering
+        Ping meanwhile. Here nothing else is served while an invoke runs (one ``/next`` at a
+        time), so the thread would only add its hand-over cost to every invoke; awslambdaric
+        calls the handler on its main thread too. A coroutine it returns is still awaited.
+        """
+        if self.handler_is_async:
+            return await call_handler(self.handler, event, context)
+        result = self.handler(event, context)
+        if inspect.iscoroutine(result):
+            return await result
+        return result
+
+    async def invoke(self, invocation: Invocation) -> None:
+        """Run one event through the handler and post the outcome."""
+        request_id = invocation.request_id
+        fatal = False
+        try:
+            context = build_runtime_api_context(invocation, self.settings, self.clock)
+            event = unmarshal_event(invocation.body, invocation.content_type)
+            result = await self._call(event, context)
+            body, content_type = marshal_result(self.encoder, result)
+        except trio.Cancelled:
+            raise
+        except RuntimeFault as fault:
+            document = error_document(fault.message, fault.error_type, request_id, [])
+            cause = xray_cause(FAULT_XRAY_TYPE, fault.message, self.cwd, [])
+        except BaseException as exc:
+            message, error_type = _safe_str(exc), type(exc).__name__
+            trace = format_user_traceback(exc.__traceback__)
+            document = error_document(message, error_type, request_id, trace)
+            cause = xray_cause(error_type, message, self.cwd, _user_frames(exc, len(trace)))
+            fatal = not isinstance(exc, Exception)
+        else:
+            await self.client.post_response(request_id, body, content_type)
+            return
+        finally:
+            sys.stdout.flush()
+        self.error_log.write(document)
+        await self.client.post_error(
+            request_id, to_json(self.encoder, document), xray_cause=to_json(self.encoder, cause)
+        )
+        if fatal:
+            raise _FatalHandlerError(document["errorType"])
+
+
+def _safe_str(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:
+        return f"<exception str() failed: {type(exc).__name__}>"
+
+
+def _user_frames(exc: BaseException, count: int) -> list[RawFrame]:
+    """The last ``count`` frames of ``exc``'s traceback: those ``format_user_traceback`` kept."""
+    if not count:
+        return []
+    summary = traceback.extract_tb(exc.__traceback__)[-count:]
+    return [(frame.filename, frame.lineno or 0, frame.name) for frame in summary]
+
+
+async def _report_init_error(
+    client: RuntimeApiClient, fault: RuntimeFault, error_log: _ErrorLog, encoder: ResultEncoder
+) -> None:
+    logging.warning(INIT_WARNING)
+    document = error_document(fault.message, fault.error_type, "", fault.stack_trace)
+    error_log.write(document)
+    await client.post_init_error(to_json(encoder, document), error_type=fault.error_type)
+
+
+async def serve_runtime_api(
+    handler_name: str,
+    settings: Settings,
+    *,
+    environ: MutableMapping[str, str] | None = None,
+    cwd: str | None = None,
+    clock: Clock = time.time_ns,
+    stdout: TextIO | None = None,
+) -> int:
+    """Load ``handler_name`` and serve it through the Runtime API at ``settings.runtime_api``.
+
+    Args:
+        handler_name: ``module.function`` (or ``pkg/module.function``), as for RPC mode.
+        settings: built once from the environment by the entry point.
+        environ: where ``_X_AMZN_TRACE_ID`` is set per invoke and ``AWS_EXECUTION_ENV`` read;
+            ``os.environ`` by default.
+        cwd: the working directory for handler lookup and the X-Ray cause; ``os.getcwd()``.
+        clock: Unix time in nanoseconds, for ``get_remaining_time_in_millis``.
+        stdout: where log lines go; ``sys.stdout`` (made unbuffered) by default.
+
+    Returns:
+        The process exit status: 1 after an init error (once it is posted), after a failed
+        Runtime API call, or after a handler raised a ``BaseException`` that is not an
+        ``Exception``. It never returns otherwise.
+    """
+    environ = os.environ if environ is None else environ
+    cwd = os.getcwd() if cwd is None else cwd
+    if not settings.runtime_api:
+        print("lambda-legacy: AWS_LAMBDA_RUNTIME_API is not set", file=sys.stderr)
+        return 1
+    if stdout is None:
+        make_stdout_unbuffered()
+        stdout = sys.stdout
+    encoder = make_encoder(environ.get("AWS_EXECUTION_ENV"))
+    client = RuntimeApiClient(settings.runtime_api, user_agent=USER_AGENT)
+    current = _CurrentInvoke()
+    sink = install_lambda_logging(
+        settings,
+        lambda: current.request_id,
+        stdout,
+        tenant_id_getter=lambda: current.tenant_id,
+    )
+    error_log = _ErrorLog(sink=sink, encoder=encoder, json_format=settings.log_format == "JSON")
+    try:
+        try:
+            handler = resolve_handler(handler_name, settings.task_root, cwd)
+        except RuntimeFault as fault:
+            await _report_init_error(client, fault, error_log, encoder)
+            return 1
+        loop = _RuntimeLoop(
+            client=client,
+            handler=handler,
+            settings=settings,
+            encoder=encoder,
+            error_log=error_log,
+            environ=environ,
+            cwd=cwd,
+            clock=clock,
+            current=current,
+        )
+        try:
+            await loop.run()
+        except _FatalHandlerError:
+            return 1
+    except RuntimeApiError as exc:
+        print(f"lambda-legacy: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        with trio.CancelScope(shield=True):
+            await client.aclose()
+    return 1  # pragma: no cover -- loop.run only ends by raising

@@ -1,0 +1,354 @@
+"""The Runtime API loop and client in-process, against a scripted Runtime API on 127.0.0.1.
+
+The end-to-end comparison with awslambdaric runs in subprocesses behind an emulator; these tests
+cover what that cannot reach cheaply: the header mapping, a handler that ends the process, a
+server that drops kept-alive connections, unexpected status codes, and the JSON edge cases.
+"""
+
+from __future__ import annotations
+
+import decimal
+import io
+import json
+import logging
+import math
+import os
+import sys
+from collections import namedtuple
+from collections.abc import AsyncIterator, Iterator, MutableMapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import attrs
+import h11
+import pytest
+import trio
+
+from runtime._errors import LambdaContextUnmarshalError, MarshalError, UnmarshalError
+from runtime._runtime_api import build_runtime_api_context, serve_runtime_api
+from runtime._runtime_api_client import Invocation, RuntimeApiClient, RuntimeApiError
+from runtime._runtime_api_json import make_encoder, marshal_result, unmarshal_event
+from runtime._settings import Settings
+
+NOW_NS = 1_795_401_118_255_000_000
+
+
+def _invocation(**headers: str | None) -> Invocation:
+    fields: dict[str, str | None] = {
+        "deadline_ms": None,
+        "invoked_function_arn": "arn:aws:lambda:us-east-1:123456789012:function:f",
+        "trace_id": None,
+        "client_context": None,
+        "cognito_identity": None,
+        "tenant_id": None,
+        "content_type": "application/json",
+    }
+    fields.update(headers)
+    return Invocation(request_id="req-1", body=b"{}", **fields)
+
+
+# --- the context -----------------------------------------------------------------------------
+
+
+def test_context_from_headers() -> None:
+    settings = Settings(function_name="fn", memory_size="512", function_version="$LATEST")
+    client_context = {
+        "client": {"installation_id": "i", "app_title": "t"},
+        "custom": {"a": 1},
+        "env": {"e": "v"},
+        "w3c": {"traceparent": "tp", "tracestate": 7},
+    }
+    invocation = _invocation(
+        deadline_ms=str(NOW_NS // 1_000_000 + 1500),
+        client_context=json.dumps(client_context),
+        cognito_identity='{"cognitoIdentityId": "id", "cognitoIdentityPoolId": "pool"}',
+        tenant_id="tenant",
+    )
+    context = build_runtime_api_context(invocation, settings, lambda: NOW_NS)
+    assert context.aws_request_id == "req-1"
+    assert context.get_remaining_time_in_millis() == 1500
+    assert (context.function_name, context.memory_limit_in_mb) == ("fn", "512")
+    assert context.identity.cognito_identity_id == "id"
+    assert context.identity.cognito_identity_pool_id == "pool"
+    assert context.tenant_id == "tenant"
+    assert context.w3c() == {"traceparent": "tp"}
+    assert context.client_context is not None
+    assert context.client_context.custom == {"a": 1}
+    assert context.client_context.client is not None
+    assert context.client_context.client.app_title == "t"
+    assert context.client_context.client.app_version_name is None
+
+
+def test_context_without_optional_headers() -> None:
+    context = build_runtime_api_context(_invocation(), Settings(), lambda: NOW_NS)
+    assert context.get_remaining_time_in_millis() == 0  # no deadline header: 0, as awslambdaric
+    assert context.client_context is None
+    assert context.identity.cognito_identity_id is None
+    assert context.tenant_id is None
+    assert context.w3c() == {}
+
+
+@pytest.mark.parametrize(
+    ("header", "name"),
+    [("client_context", "Client Context"), ("cognito_identity", "Cognito Identity")],
+)
+def test_context_header_not_json(header: str, name: str) -> None:
+    invocation = _invocation(**{header: "{not json"})
+    with pytest.raises(LambdaContextUnmarshalError) as caught:
+        build_runtime_api_context(invocation, Settings(), lambda: NOW_NS)
+    assert caught.value.message == (
+        f"Unable to parse {name} JSON: Expecting property name enclosed in double quotes: "
+        "line 1 column 2 (char 1)"
+    )
+    assert caught.value.error_type == "Runtime.LambdaContextUnmarshalError"
+
+
+def test_context_header_json_but_not_an_object() -> None:
+    with pytest.raises(AttributeError, match="'list' object has no attribute 'get'"):
+        build_runtime_api_context(_invocation(client_context="[1]"), Settings(), lambda: NOW_NS)
+
+
+# --- JSON in and out -------------------------------------------------------------------------
+
+Point = namedtuple("Point", "x y")  # a plain namedtuple: simplejson writes it as an object
+
+
+def test_results_as_awslambdaric_writes_them() -> None:
+    encoder = make_encoder(None)
+    value = {
+        "d": decimal.Decimal("1.10"),
+        "nan": decimal.Decimal("NaN"),
+        "f": math.inf,
+        "p": Point(1, 2),
+        "s": "caf\u00e9",
+        "b": b"raw",
+    }
+    body, content_type = marshal_result(encoder, value)
+    assert content_type == "application/json"
+    assert body == (
+        b'{"d": 1.10, "nan": NaN, "f": Infinity, "p": {"x": 1, "y": 2}, '
+        b'"s": "caf\\u00e9", "b": "raw"}'
+    )
+    unescaped, _ = marshal_result(make_encoder("AWS_Lambda_python3.12"), "caf\u00e9")
+    assert unescaped == '"caf\u00e9"'.encode()
+    assert marshal_result(encoder, b"\x00\xff") == (b"\x00\xff", "application/unknown")
+
+
+def test_unmarshalable_result() -> None:
+    with pytest.raises(MarshalError) as caught:
+        marshal_result(make_encoder(None), {1, 2})
+    assert caught.value.message == (
+        "Unable to marshal response: Object of type set is not JSON serializable"
+    )
+
+
+def test_events_as_awslambdaric_reads_them() -> None:
+    assert unmarshal_event(b'{"a": [1, 2.5]}', "application/json") == {"a": [1, 2.5]}
+    assert unmarshal_event(b"raw", "text/plain") == b"raw"
+    assert unmarshal_event(b"{}", None) == b"{}"
+    with pytest.raises(UnmarshalError) as caught:
+        unmarshal_event(b"", "application/json")
+    assert (
+        caught.value.message
+        == "Unable to unmarshal input: Expecting value: line 1 column 1 (char 0)"
+    )
+
+
+# --- a scripted Runtime API ------------------------------------------------------------------
+
+
+@attrs.define(eq=False)
+class FakeRuntimeApi:
+    """Serves queued events on ``/next`` and records every request; optional misbehaviour."""
+
+    events: list[tuple[dict[str, str], bytes]]
+    requests: list[tuple[str, str, dict[str, str], bytes]] = attrs.field(factory=list)
+    close_after_each: bool = False
+    next_status: int = 200
+    drained: trio.Event = attrs.field(factory=trio.Event)
+
+    async def serve(self, stream: trio.SocketStream) -> None:
+        conn = h11.Connection(h11.SERVER)
+        while True:
+            request, body = None, b""
+            while True:
+                event = conn.next_event()
+                if event is h11.NEED_DATA:
+                    conn.receive_data(await stream.receive_some(65536))
+                elif isinstance(event, h11.Request):
+                    request = event
+                elif isinstance(event, h11.Data):
+                    body += bytes(event.data)
+                elif isinstance(event, h11.EndOfMessage):
+                    break
+                else:
+                    return
+            assert request is not None
+            headers = {k.decode().lower(): v.decode() for k, v in request.headers}
+            self.requests.append((request.method.decode(), request.target.decode(), headers, body))
+            status, reply_headers, reply = await self._answer(request.method, body)
+            reply_headers.append(("Content-Length", str(len(reply))))
+            out = conn.send(h11.Response(status_code=status, headers=reply_headers))
+            out += conn.send(h11.Data(data=reply)) + conn.send(h11.EndOfMessage())
+            await stream.send_all(out)
+            if self.close_after_each:
+                await stream.aclose()
+                return
+            conn.start_next_cycle()
+
+    async def _answer(self, method: bytes, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+        if method != b"GET":
+            return 202, [], b'{"status":"OK"}'
+        if self.next_status != 200:
+            return self.next_status, [], b"{}"
+        if not self.events:
+            self.drained.set()
+            await trio.sleep_forever()
+        headers, payload = self.events.pop(0)
+        return 200, list(headers.items()), payload
+
+
+@asynccontextmanager
+async def fake_api(api: FakeRuntimeApi) -> AsyncIterator[str]:
+    async with trio.open_nursery() as nursery:
+        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+        nursery.start_soon(trio.serve_listeners, api.serve, listeners)
+        port = listeners[0].socket.getsockname()[1]
+        yield f"127.0.0.1:{port}"
+        nursery.cancel_scope.cancel()
+
+
+def _next_headers(request_id: str, **extra: str) -> dict[str, str]:
+    return {
+        "Lambda-Runtime-Aws-Request-Id": request_id,
+        "Lambda-Runtime-Deadline-Ms": "9999999999999",
+        "Content-Type": "application/json",
+        **extra,
+    }
+
+
+@pytest.fixture
+def task_root(tmp_path: Path) -> Iterator[Path]:
+    (tmp_path / "loop_handlers.py").write_text(
+        "import os\n"
+        "def trace(event, context):\n"
+        "    return os.environ.get('_X_AMZN_TRACE_ID')\n"
+        "def leave(event, context):\n"
+        "    raise SystemExit(3)\n",
+        encoding="utf-8",
+    )
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield tmp_path
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    sys.modules.pop("loop_handlers", None)
+
+
+async def _serve(
+    handler: str, address: str, task_root: Path, environ: MutableMapping[str, str]
+) -> int:
+    settings = Settings(runtime_api=address)
+    return await serve_runtime_api(
+        handler, settings, environ=environ, cwd=str(task_root), stdout=io.StringIO()
+    )
+
+
+async def test_trace_id_set_then_removed(task_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    api = FakeRuntimeApi(
+        events=[
+            (_next_headers("r1", **{"Lambda-Runtime-Trace-Id": "Root=1-a"}), b"{}"),
+            (_next_headers("r2"), b"{}"),
+        ]
+    )
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "stale")  # the handler reads the real environment
+    environ = os.environ
+    async with fake_api(api) as address, trio.open_nursery() as nursery:
+        nursery.start_soon(_serve, "loop_handlers.trace", address, task_root, environ)
+        await api.drained.wait()
+        nursery.cancel_scope.cancel()
+    posts = [(target, body) for method, target, _, body in api.requests if method == "POST"]
+    assert posts == [
+        ("/2018-06-01/runtime/invocation/r1/response", b'"Root=1-a"'),
+        ("/2018-06-01/runtime/invocation/r2/response", b"null"),
+    ]
+    assert "_X_AMZN_TRACE_ID" not in environ
+
+
+async def test_base_exception_is_posted_then_exits(task_root: Path) -> None:
+    api = FakeRuntimeApi(events=[(_next_headers("r1"), b"{}"), (_next_headers("r2"), b"{}")])
+    async with fake_api(api) as address:
+        status = await _serve("loop_handlers.leave", address, task_root, {})
+    assert status == 1
+    (post,) = [r for r in api.requests if r[0] == "POST"]
+    assert post[1] == "/2018-06-01/runtime/invocation/r1/error"
+    document = json.loads(post[3])
+    assert (document["errorType"], document["errorMessage"], document["requestId"]) == (
+        "SystemExit",
+        "3",
+        "r1",
+    )
+    assert len(api.events) == 1  # the second event was never asked for
+
+
+async def test_init_error_is_posted_then_exits(task_root: Path) -> None:
+    api = FakeRuntimeApi(events=[])
+    async with fake_api(api) as address:
+        status = await _serve("loop_handlers.missing", address, task_root, {})
+    assert status == 1
+    ((method, target, headers, body),) = api.requests
+    assert (method, target) == ("POST", "/2018-06-01/runtime/init/error")
+    assert headers["lambda-runtime-function-error-type"] == "Runtime.HandlerNotFound"
+    assert json.loads(body) == {
+        "errorMessage": "Handler 'missing' missing on module 'loop_handlers'",
+        "errorType": "Runtime.HandlerNotFound",
+        "requestId": "",
+        "stackTrace": [],
+    }
+
+
+# --- the client ------------------------------------------------------------------------------
+
+
+async def test_client_reconnects_when_server_closes_kept_alive_connection() -> None:
+    api = FakeRuntimeApi(
+        events=[(_next_headers("r1"), b"1"), (_next_headers("r2"), b"2")], close_after_each=True
+    )
+    async with fake_api(api) as address:
+        client = RuntimeApiClient(address)
+        first = await client.next_invocation()
+        await client.post_response(first.request_id, b"1", "application/json")
+        second = await client.next_invocation()
+        await client.aclose()
+    assert (first.body, second.body) == (b"1", b"2")
+    assert [r[1] for r in api.requests] == [
+        "/2018-06-01/runtime/invocation/next",
+        "/2018-06-01/runtime/invocation/r1/response",
+        "/2018-06-01/runtime/invocation/next",
+    ]
+
+
+async def test_client_unexpected_status() -> None:
+    api = FakeRuntimeApi(events=[], next_status=500)
+    async with fake_api(api) as address:
+        client = RuntimeApiClient(address)
+        with pytest.raises(RuntimeApiError) as caught:
+            await client.next_invocation()
+        await client.aclose()
+    assert str(caught.value) == (
+        f"failed to GET http://{address}/2018-06-01/runtime/invocation/next: "
+        "got unexpected status code: 500"
+    )
+
+
+async def test_client_large_bodies_round_trip() -> None:
+    event = b'"' + b"x" * (3 * 1024 * 1024) + b'"'
+    api = FakeRuntimeApi(events=[(_next_headers("big"), event)])
+    async with fake_api(api) as address:
+        client = RuntimeApiClient(address)
+        invocation = await client.next_invocation()
+        await client.post_response("big", invocation.body, "application/json")
+        await client.aclose()
+    assert invocation.body == event
+    assert api.requests[-1][3] == event
+    assert api.requests[-1][2]["content-length"] == str(len(event))
