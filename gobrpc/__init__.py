@@ -10,6 +10,8 @@ from ._decoder import DecodedValue as DecodedValue
 from ._decoder import Decoder as Decoder
 from ._decoder import NeedData as NeedData
 from ._decoder import TypeDefinition as TypeDefinition
+from ._dump import StreamDumper as StreamDumper
+from ._dump import dump_messages as dump_messages
 from ._encoder import Encoder as Encoder
 from ._errors import GobDecodeError as GobDecodeError
 from ._errors import GobEncodeError as GobEncodeError
@@ -31,6 +33,7 @@ from ._limits import MAX_ELEMENTS as MAX_ELEMENTS
 from ._limits import MAX_MESSAGE_SIZE as MAX_MESSAGE_SIZE
 from ._limits import MAX_NESTING as MAX_NESTING
 from ._limits import MAX_TYPES_PER_STREAM as MAX_TYPES_PER_STREAM
+from ._limits import MAX_VALUE_MESSAGES as MAX_VALUE_MESSAGES
 from ._limits import Limits as Limits
 from ._rpc import INVALID_REQUEST as INVALID_REQUEST
 from ._rpc import REQUEST as REQUEST
@@ -110,6 +113,9 @@ __all__ = [
     "gob_field",
     "struct_type",
     "structure",
+    # debugging captured traffic (python -m gobrpc dump)
+    "dump_messages",
+    "StreamDumper",
     # net/rpc
     "ServerConnection",
     "ClientConnection",
@@ -130,6 +136,7 @@ __all__ = [
     "MAX_NESTING",
     "MAX_ELEMENTS",
     "MAX_TYPES_PER_STREAM",
+    "MAX_VALUE_MESSAGES",
     # errors
     "GobRpcError",
     "ProtocolError",

@@ -9,6 +9,10 @@ interface field can carry the concrete type's definitions in the middle of the v
 then goes on in the next message: the decoder reads on into following messages exactly where Go's
 ``decodeTypeSequence`` does.
 
+A zero-length message is what Go's ``Decode`` reports as ``EOF``, at the top level or where an
+interface value runs on into it: it is consumed and raised as an error, and the stream goes on
+after it, as Go's does.
+
 Everything is transactional. :meth:`Decoder.next_item` either returns one complete item and
 consumes its messages, or returns :data:`NEED_DATA` and changes nothing (definitions met inside a
 value that is not complete yet are discarded with it). Any problem with the bytes raises
@@ -17,7 +21,6 @@ value that is not complete yet are discarded with it). Any problem with the byte
 
 from __future__ import annotations
 
-import math
 from typing import Final
 
 import attrs
@@ -47,12 +50,21 @@ from ._types import (
 from ._values import GobInterface, GobMarshaled, GobStruct, GobValue
 from ._wire import Reader
 
-__all__ = ["NEED_DATA", "DecodedValue", "Decoder", "NeedData", "TypeDefinition", "type_name"]
+__all__ = [
+    "BUILTIN_NAMES",
+    "NEED_DATA",
+    "DecodedValue",
+    "Decoder",
+    "NeedData",
+    "TypeDefinition",
+    "type_name",
+]
 
 #: Longest registered interface name Go accepts ("name too long").
 MAX_INTERFACE_NAME = 1024
 
-_BUILTIN_NAMES: Final = {
+#: The predefined type ids and the names gob gives them.
+BUILTIN_NAMES: Final = {
     BOOL_ID: "bool",
     INT_ID: "int",
     UINT_ID: "uint",
@@ -108,8 +120,8 @@ class DecodedValue:
 
 def type_name(types: dict[int, WireType], type_id: int) -> str:
     """The name the stream gave ``type_id``: a builtin's Go name or the definition's Name."""
-    if type_id in _BUILTIN_NAMES:
-        return _BUILTIN_NAMES[type_id]
+    if type_id in BUILTIN_NAMES:
+        return BUILTIN_NAMES[type_id]
     wire = types.get(type_id)
     return wire.name if wire is not None else f"<unknown type {type_id}>"
 
@@ -126,6 +138,7 @@ class _Cursor:
         self.reader = reader
         self.message_offset = message_offset
         self.messages_used = 1
+        self.value_size = reader.remaining()
         self.new_types: dict[int, WireType] = {}
         self.inline: list[TypeDefinition] = []
 
@@ -133,6 +146,12 @@ class _Cursor:
         return self.new_types.get(type_id) or self.decoder.types.get(type_id)
 
     def next_message(self) -> None:
+        limits = self.decoder.limits
+        if self.messages_used >= limits.max_value_messages:
+            raise MessageTooLargeError(
+                f"gob: value runs on into more than {limits.max_value_messages} messages "
+                f"{self.where()}"
+            )
         try:
             peeked = self.decoder.frames.peek(self.messages_used)
         except GobDecodeError:
@@ -141,6 +160,15 @@ class _Cursor:
         if peeked is None:
             raise _IncompleteError
         data, offset = peeked
+        if not data:
+            self.messages_used += 1
+            raise GobDecodeError(f"EOF: a zero-length message inside a value at offset {offset}")
+        self.value_size += len(data)
+        if self.value_size > limits.max_message_size:
+            raise MessageTooLargeError(
+                f"gob: value of more than {limits.max_message_size} bytes over several messages "
+                f"at offset {offset}"
+            )
         self.reader = Reader(data)
         self.message_offset = offset
         self.messages_used += 1
@@ -162,6 +190,9 @@ class Decoder:
         self.frames = MessageBuffer(limits.max_message_size)
         self.types: dict[int, WireType] = {}
         self._definitions_pending = False
+        # How many complete messages the value at the front needs at least: it was incomplete
+        # with one fewer, and is not decoded again from its start until another one is there.
+        self._messages_needed = 0
         #: True once the framing itself is bad: no later message can be found, so the stream is
         #: over. Errors inside a message leave it False: that message is consumed (as Go has read
         #: it) and the caller may go on, as net/rpc does after a body that fails to decode.
@@ -191,6 +222,9 @@ class Decoder:
         On a :class:`RemoteProtocolError` inside a message, that message (and any the value ran
         on into) is consumed before raising; see :attr:`broken`.
         """
+        if self._messages_needed and self._lacks_messages(self._messages_needed):
+            return NEED_DATA
+        self._messages_needed = 0
         try:
             peeked = self.frames.peek(0)
         except GobDecodeError:
@@ -199,6 +233,11 @@ class Decoder:
         if peeked is None:
             return NEED_DATA
         data, offset = peeked
+        if not data:
+            where = self.frames.stream_offset
+            self.frames.consume(1)
+            self._definitions_pending = False
+            raise GobDecodeError(f"EOF: a zero-length message at offset {where}")
         reader = Reader(data)
         try:
             type_id = reader.read_int()
@@ -219,6 +258,7 @@ class Decoder:
         try:
             value = self._top_value(cursor, type_id)
         except _IncompleteError:
+            self._messages_needed = cursor.messages_used + 1
             return NEED_DATA
         except (GobDecodeError, RecursionError) as exc:
             self.frames.consume(cursor.messages_used)
@@ -239,6 +279,12 @@ class Decoder:
             offset,
             tuple(cursor.inline),
         )
+
+    def _lacks_messages(self, count: int) -> bool:
+        try:
+            return self.frames.peek(count - 1) is None
+        except GobDecodeError:
+            return False  # decoding the value meets the same bad frame and reports it
 
     # --- definitions -------------------------------------------------------------------------
 
@@ -271,7 +317,7 @@ class Decoder:
                 if count > r.remaining():
                     raise GobDecodeError(f"gob: struct definition {type_id} claims {count} fields")
                 for _ in range(count):
-                    fields.append(_read_field_type(r))
+                    fields.append(_read_field_type(r, name))
                 extra = _end_struct(r, "structType")
             wire = WireStruct(name, wid, tuple(fields))
         elif variant == "slice":
@@ -330,7 +376,7 @@ class Decoder:
         wire = cur.lookup(type_id)
         if isinstance(wire, WireStruct):
             return self._struct(cur, wire, 0)
-        if wire is None and type_id not in _BUILTIN_NAMES:
+        if wire is None and type_id not in BUILTIN_NAMES:
             raise GobDecodeError(f"gob: unknown type id or corrupted data: {type_id} {cur.where()}")
         delta = cur.reader.read_uint()
         if delta != 0:
@@ -388,47 +434,47 @@ class Decoder:
             count = self._count(cur, wire.key, "map")
             result: dict[GobValue, GobValue] = {}
             for _ in range(count):
-                key = _hashable(self._value(cur, wire.key, depth + 1))
+                key = _hashable(self._value(cur, wire.key, depth + 1), cur)
                 result[key] = self._value(cur, wire.elem, depth + 1)
             return result
         return GobMarshaled(wire.name, r.read_bytes())
 
     def _count(self, cur: _Cursor, elem: int, what: str) -> int:
         count = cur.reader.read_uint()
-        if count > self.limits.max_elements:
-            raise MessageTooLargeError(
-                f"gob: {what} of {count} elements is over the {self.limits.max_elements}-element "
-                f"limit {cur.where()}"
-            )
         # Every element takes at least one byte. Interfaces are the exception to checking this
         # against the current message: their values may continue in the next one.
-        if (
-            elem != INTERFACE_ID
-            and count > cur.reader.remaining()
-            and not self._has_interface(cur, elem)
-        ):
+        if count > cur.reader.remaining() and not self._has_interface(cur, elem):
+            # Go's text; Go finds out only when the bytes run out, having allocated first.
             raise GobDecodeError(
-                f"gob: {what} of {count} elements in {cur.reader.remaining()} remaining bytes "
-                f"{cur.where()}"
+                f"gob: decoding {'map' if what == 'map' else 'array or slice'}: length exceeds "
+                f"input size ({count} elements) {cur.where()}"
+            )
+        if count > self.limits.max_elements:
+            raise MessageTooLargeError(
+                f"gob: {what} too big: {count} elements, over the "
+                f"{self.limits.max_elements}-element limit {cur.where()}"
             )
         return count
 
-    def _has_interface(
-        self, cur: _Cursor, type_id: int, seen: frozenset[int] = frozenset()
-    ) -> bool:
-        if type_id == INTERFACE_ID:
-            return True
-        wire = cur.lookup(type_id)
-        if wire is None or type_id in seen or isinstance(wire, WireMarshaler):
-            return False
-        seen = seen | {type_id}
-        if isinstance(wire, WireStruct):
-            return any(self._has_interface(cur, f.id, seen) for f in wire.fields)
-        if isinstance(wire, WireMap):
-            return self._has_interface(cur, wire.key, seen) or self._has_interface(
-                cur, wire.elem, seen
-            )
-        return self._has_interface(cur, wire.elem, seen)
+    def _has_interface(self, cur: _Cursor, type_id: int) -> bool:
+        """Whether a value of ``type_id`` can hold an interface (and so span messages)."""
+        todo = [type_id]
+        seen: set[int] = set()
+        while todo:
+            current = todo.pop()
+            if current == INTERFACE_ID:
+                return True
+            wire = cur.lookup(current)
+            if wire is None or current in seen or isinstance(wire, WireMarshaler):
+                continue
+            seen.add(current)
+            if isinstance(wire, WireStruct):
+                todo.extend(f.id for f in wire.fields)
+            elif isinstance(wire, WireMap):
+                todo += (wire.key, wire.elem)
+            else:
+                todo.append(wire.elem)
+        return False
 
     def _struct(self, cur: _Cursor, wire: WireStruct, depth: int) -> GobStruct:
         fields = wire.fields
@@ -439,6 +485,8 @@ class Decoder:
             delta = cur.reader.read_uint()
             if delta == 0:
                 break
+            if delta > _INT64_MAX:  # Go converts the delta to int: it is negative
+                raise GobDecodeError(f"gob: decode: corrupted data: negative delta {cur.where()}")
             field += delta
             if field >= len(fields):
                 raise GobDecodeError(
@@ -472,7 +520,7 @@ class Decoder:
         if isinstance(wire, WireStruct):
             value: GobValue = self._struct(cur, wire, depth + 1)
         else:
-            if wire is None and concrete not in _BUILTIN_NAMES:
+            if wire is None and concrete not in BUILTIN_NAMES:
                 raise GobDecodeError(
                     f"gob: unknown type id or corrupted data: {concrete} {cur.where()}"
                 )
@@ -501,13 +549,24 @@ class Decoder:
 
 
 _UNSET: Final[GobValue] = GobMarshaled("<unset>", b"")
+_INT64_MAX: Final = (1 << 63) - 1
 
 
-def _hashable(key: GobValue) -> GobValue:
-    if isinstance(key, list):
-        return tuple(_hashable(k) for k in key)
-    if isinstance(key, float) and math.isnan(key):
-        return key  # NaN keys are legal in Go maps; each stays distinct, as in Go
+def _hashable(key: GobValue, cur: _Cursor) -> GobValue:
+    """A map key as a hashable value: arrays (lists) become tuples, also inside structs.
+
+    Go's comparable types cover every key Go can send. A map, or a struct holding one, is not
+    comparable, so a stream that declares such a key is refused as Go's decoder would.
+    NaN keys are legal in Go maps, and each stays distinct, as in Go.
+    """
+    if isinstance(key, list | tuple):
+        return tuple(_hashable(k, cur) for k in key)
+    if isinstance(key, GobStruct):
+        return GobStruct(key.type_name, tuple((n, _hashable(v, cur)) for n, v in key.fields))
+    if isinstance(key, GobInterface):
+        return GobInterface(key.name, _hashable(key.value, cur))
+    if isinstance(key, dict):
+        raise GobDecodeError(f"gob: invalid map key: a map is not comparable {cur.where()}")
     return key
 
 
@@ -535,7 +594,7 @@ def _read_common_then(r: Reader, max_extra: int) -> tuple[str, int, int]:
     return name, type_id, extra
 
 
-def _read_field_type(r: Reader) -> WireField:
+def _read_field_type(r: Reader, struct_name: str) -> WireField:
     name = ""
     type_id = 0
     field = -1
@@ -551,7 +610,7 @@ def _read_field_type(r: Reader) -> WireField:
         else:
             raise GobDecodeError(f"gob: bad fieldType field {field}")
     if not name:
-        raise GobDecodeError(f"gob: empty name for remote field of type {type_id}")
+        raise GobDecodeError(f"gob: empty name for remote field of type {struct_name}")
     return WireField(name, type_id)
 
 

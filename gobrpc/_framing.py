@@ -5,6 +5,8 @@ at messages beyond the first without consuming them, because a value with an int
 carry its type definitions inside the value and continue in the next message (Go's
 ``decodeTypeSequence``); the decoder consumes only once the whole value is there. A length over the
 limit is refused as soon as its prefix is readable, before any of it is buffered as a message.
+A zero-length message is a valid frame: Go reads it as one, and what it means is the decoder's
+business.
 """
 
 from __future__ import annotations
@@ -61,12 +63,11 @@ class MessageBuffer:
                 return None
             size = int.from_bytes(buf[pos + 1 : start], "big")
         if size > self.max_message_size:
+            # Go's text for a length it refuses (it refuses only 8 GiB and more).
             raise MessageTooLargeError(
-                f"gob: message of {size} bytes at offset {self._offset + pos} is over the "
-                f"{self.max_message_size}-byte limit"
+                f"invalid message length: {size} bytes at offset {self._offset + pos}, over "
+                f"the {self.max_message_size}-byte limit"
             )
-        if size == 0:
-            raise GobDecodeError(f"gob: zero-length message at offset {self._offset + pos}")
         end = start + size
         if end > len(buf):
             return None

@@ -17,6 +17,7 @@ __all__ = [
     "MAX_MESSAGE_SIZE",
     "MAX_NESTING",
     "MAX_TYPES_PER_STREAM",
+    "MAX_VALUE_MESSAGES",
     "Limits",
 ]
 
@@ -40,6 +41,13 @@ MAX_ELEMENTS = MAX_MESSAGE_SIZE
 #: hostile peer from growing the per-stream type table without bound.
 MAX_TYPES_PER_STREAM = 1024
 
+#: A value runs on into a following message only where an interface field introduces a concrete
+#: type (Go's encoder starts a new message after the inline definition). aws-lambda-go's messages
+#: have no interface fields at all; 64 new concrete types in one value is far beyond any real
+#: peer. An incomplete value is decoded again from its start when the next message arrives, so
+#: this also bounds that work (together with the value's total size, capped like one message).
+MAX_VALUE_MESSAGES = 64
+
 
 @attrs.frozen(kw_only=True)
 class Limits:
@@ -49,6 +57,7 @@ class Limits:
     max_nesting: int = MAX_NESTING
     max_elements: int = MAX_ELEMENTS
     max_types: int = MAX_TYPES_PER_STREAM
+    max_value_messages: int = MAX_VALUE_MESSAGES
 
 
 DEFAULT_LIMITS = Limits()

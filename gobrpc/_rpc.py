@@ -11,6 +11,11 @@ connection silently (:class:`ConnectionClosed`, and Go sends nothing). A bad met
 that fails to decode is answered with Go's exact error text (:class:`BadCall`), and the connection
 goes on. The client matches replies to calls by ``Seq``, so replies may arrive in any order.
 
+The two directions fail separately, as in h11's two states. Bad bytes from the peer, or its EOF,
+end the receiving side (:attr:`state` becomes ERROR or CLOSED) but not the sending side: Go's
+server still writes the replies of calls in flight before it closes, and so may the caller here.
+Only :meth:`send_failed` ends the sending side.
+
 Replies must be written in the order these methods return them: the encoder's record of which type
 definitions the peer has seen advances with each call. The I/O layer therefore holds one write lock
 around "encode, then send" (Go's ``sending`` mutex), and calls :meth:`send_failed` if a send did not
@@ -20,6 +25,7 @@ complete, after which the connection refuses to send more.
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from collections.abc import Mapping
 
 from ._decoder import NEED_DATA, DecodedValue, Decoder, NeedData, TypeDefinition
@@ -65,11 +71,16 @@ def _number(header: GobStruct, name: str) -> int:
 
 
 class ConnectionState(enum.Enum):
-    """OPEN until the peer closes (CLOSED) or the stream breaks or a send fails (ERROR)."""
+    """The receiving side: OPEN until the peer closes (CLOSED), or its bytes are bad or a send
+    failed (ERROR)."""
 
     OPEN = "OPEN"
     CLOSED = "CLOSED"
     ERROR = "ERROR"
+
+
+#: Go's ``rpc.ErrShutdown`` text: what a call made after the connection ended fails with.
+_SHUT_DOWN = "connection is shut down"
 
 
 class _Half:
@@ -80,7 +91,9 @@ class _Half:
         self.encoder = Encoder(registry)
         self.state = ConnectionState.OPEN
         self._eof = False
-        self._header: DecodedValue | None = None
+        self._send_failed = False
+        self._closed = ConnectionClosed()
+        self._header: GobStruct | None = None
 
     def receive_data(self, data: bytes | bytearray | memoryview) -> None:
         """Bytes from the peer; ``b""`` means the peer closed its side."""
@@ -90,12 +103,15 @@ class _Half:
             self._eof = True
 
     def send_failed(self) -> None:
-        """The I/O layer could not send what we returned: no further sends are allowed."""
-        self.state = ConnectionState.ERROR
+        """The I/O layer could not send what we returned: no further sends are allowed, and the
+        connection is in ERROR."""
+        self._send_failed = True
+        if self.state is ConnectionState.OPEN:
+            self._close("a send failed", ConnectionState.ERROR)
 
     def _check_can_send(self) -> None:
-        if self.state is ConnectionState.ERROR:
-            raise LocalProtocolError("cannot send on a connection in ERROR state")
+        if self._send_failed:
+            raise LocalProtocolError("cannot send: an earlier send on this connection failed")
 
     def _next_value(self) -> DecodedValue | NeedData:
         while True:
@@ -112,13 +128,16 @@ class _Half:
 
     def _close(self, reason: str | None, state: ConnectionState) -> ConnectionClosed:
         self.state = state
-        return ConnectionClosed(reason)
+        self._closed = ConnectionClosed(reason)
+        return self._closed
 
 
 class ServerConnection(_Half):
     """The function's side: requests in, replies out.
 
     ``methods`` maps each ``"Service.Method"`` the server offers to the Go type of its argument.
+    Every :class:`Call` and :class:`BadCall` is to be answered once, with :meth:`send_reply` or
+    :meth:`send_error`, in any order.
     """
 
     def __init__(
@@ -130,15 +149,17 @@ class ServerConnection(_Half):
         super().__init__(registry, limits)
         self.methods = dict(methods)
         self._services = {name.rpartition(".")[0] for name in self.methods}
+        self._unanswered: Counter[int] = Counter()
 
     def next_event(self) -> Call | BadCall | ConnectionClosed | NeedData:
         """The next request event, or NEED_DATA.
 
-        Never raises for bad input: what Go closes on becomes :class:`ConnectionClosed`, what Go
-        answers becomes :class:`BadCall`. Any exception is a bug.
+        Never raises for bad input: what Go closes on becomes :class:`ConnectionClosed` (and
+        stays the answer from then on), what Go answers becomes :class:`BadCall`. Any exception
+        is a bug.
         """
         if self.state is not ConnectionState.OPEN:
-            return ConnectionClosed("connection already closed")
+            return self._closed
         if self._header is None:
             try:
                 header = self._next_value()
@@ -156,42 +177,51 @@ class ServerConnection(_Half):
                 return self._close(
                     f"rpc: server cannot decode request: {exc}", ConnectionState.ERROR
                 )
-            self._header = header
             assert isinstance(request, GobStruct)
-        else:
-            request_value = self._header.value
-            assert isinstance(request_value, GobStruct)
-            request = request_value
+            self._header = request
+        request = self._header
         service_method = _text(request, "ServiceMethod")
         seq = _number(request, "Seq")
         error = self._method_error(service_method)
+        # Go reads the body even for a bad method name (and ignores how that read fails), then
+        # answers; a body it cannot read is answered with the gob error, and reading goes on.
         try:
             body = self._next_value()
         except RemoteProtocolError as exc:
             self._header = None
-            if self.decoder.broken:
-                self.state = ConnectionState.ERROR
-            return BadCall(seq, service_method, error or str(exc))
+            return self._expect_answer(BadCall(seq, service_method, error or str(exc)))
         if isinstance(body, NeedData):
-            if self._eof:
-                # Go's ReadRequestBody fails with EOF or unexpected EOF, replies, then closes.
-                self._header = None
-                self.state = ConnectionState.CLOSED
-                reason = self._eof_reason()
-                return BadCall(
-                    seq, service_method, error or ("unexpected EOF" if reason else "EOF")
-                )
-            return NEED_DATA
+            if not self._eof:
+                return NEED_DATA
+            # Go's ReadRequestBody fails with EOF or unexpected EOF and is answered; the next
+            # header read then meets the EOF and closes.
+            self._header = None
+            eof = "unexpected EOF" if self._eof_reason() else "EOF"
+            return self._expect_answer(BadCall(seq, service_method, error or eof))
         self._header = None
         if error:
-            return BadCall(seq, service_method, error)
+            return self._expect_answer(BadCall(seq, service_method, error))
         try:
             value = structure(
                 self.methods[service_method], body.type_id, self.decoder.types, body.value
             )
         except GobDecodeError as exc:
-            return BadCall(seq, service_method, str(exc))
-        return Call(seq, service_method, value)
+            return self._expect_answer(BadCall(seq, service_method, str(exc)))
+        return self._expect_answer(Call(seq, service_method, value))
+
+    def _expect_answer(self, event: Call | BadCall) -> Call | BadCall:
+        self._unanswered[event.seq] += 1
+        return event
+
+    def _check_unanswered(self, seq: int) -> None:
+        if self._unanswered[seq] <= 0:
+            raise LocalProtocolError(f"no request with Seq {seq} is waiting for a reply")
+
+    def _answer(self, seq: int) -> None:
+        self._check_unanswered(seq)
+        self._unanswered[seq] -= 1
+        if not self._unanswered[seq]:
+            del self._unanswered[seq]
 
     def _method_error(self, service_method: str) -> str:
         service, dot, _method = service_method.rpartition(".")
@@ -204,14 +234,25 @@ class ServerConnection(_Half):
         return ""
 
     def send_reply(self, seq: int, service_method: str, body_type: GoType, body: object) -> bytes:
-        """The bytes of a successful reply: the Response header, then ``body``."""
+        """The bytes of a successful reply: the Response header, then ``body``.
+
+        Raises :class:`LocalProtocolError` if no request with ``seq`` awaits an answer or an
+        earlier send failed, and :class:`GobEncodeError` if ``body`` does not fit ``body_type``.
+        """
         self._check_can_send()
+        self._check_unanswered(seq)
         header = GobStruct.of("Response", {"ServiceMethod": service_method, "Seq": seq})
-        return self.encoder.encode(RESPONSE, header) + self.encoder.encode(body_type, body)
+        data = self.encoder.encode(RESPONSE, header) + self.encoder.encode(body_type, body)
+        self._answer(seq)
+        return data
 
     def send_error(self, seq: int, service_method: str, error: str) -> bytes:
-        """The bytes of an error reply: the header with ``Error`` set, then ``struct{}{}``."""
+        """The bytes of an error reply: the header with ``Error`` set, then ``struct{}{}``.
+
+        Raises :class:`LocalProtocolError` as :meth:`send_reply` does.
+        """
         self._check_can_send()
+        self._answer(seq)
         header = GobStruct.of(
             "Response", {"ServiceMethod": service_method, "Seq": seq, "Error": error}
         )
@@ -221,23 +262,36 @@ class ServerConnection(_Half):
 
 
 class ClientConnection(_Half):
-    """The service's side: calls out, replies in, matched by ``Seq`` (starting at 0)."""
+    """The service's side: calls out, replies in, matched by ``Seq`` (starting at 0).
+
+    Replies follow Go's ``rpc.Client``: a reply for a Seq nobody waits for is read and dropped;
+    when a reply's body cannot be read, that call fails (``reading body ...``, or its error reply
+    stands if it had one) and the connection ends, failing every other pending call.
+    """
 
     def __init__(self, registry: TypeRegistry, limits: Limits = DEFAULT_LIMITS) -> None:
         super().__init__(registry, limits)
         self.next_seq = 0
         self._pending: dict[int, GoType] = {}
+        self._queued: list[ConnectionClosed] = []
 
     @property
     def pending(self) -> frozenset[int]:
-        """Seqs of calls sent and not yet answered."""
+        """Seqs of calls sent and not yet answered (empty once the connection has ended: they
+        all failed)."""
         return frozenset(self._pending)
 
     def send_call(
         self, service_method: str, body_type: GoType, body: object, reply_type: GoType
     ) -> tuple[int, bytes]:
-        """Start a call; returns its Seq and the bytes to send (header, then body)."""
+        """Start a call; returns its Seq and the bytes to send (header, then body).
+
+        Raises :class:`LocalProtocolError` once the connection has ended or a send failed (Go's
+        ``connection is shut down``), and :class:`GobEncodeError` if ``body`` does not fit.
+        """
         self._check_can_send()
+        if self.state is not ConnectionState.OPEN:
+            raise LocalProtocolError(_SHUT_DOWN)
         seq = self.next_seq
         header = GobStruct.of("Request", {"ServiceMethod": service_method, "Seq": seq})
         data = self.encoder.encode(REQUEST, header) + self.encoder.encode(body_type, body)
@@ -246,57 +300,84 @@ class ClientConnection(_Half):
         return seq, data
 
     def next_event(self) -> Reply | ErrorReply | CallFailed | ConnectionClosed | NeedData:
-        """The next reply event, or NEED_DATA. After :class:`ConnectionClosed` every call still
-        pending has failed (Go fails them with ``unexpected EOF``)."""
+        """The next reply event, or NEED_DATA.
+
+        Never raises for bad input. After :class:`ConnectionClosed` (which stays the answer from
+        then on) every call still pending has failed: with ``unexpected EOF`` if the peer closed,
+        as Go fails them, or with the reason given.
+        """
+        if self._queued:
+            return self._queued.pop(0)
+        while True:
+            event = self._read_reply()
+            if event is not None:
+                return event
+
+    def _read_reply(self) -> Reply | ErrorReply | CallFailed | ConnectionClosed | NeedData | None:
+        """One step; None when a reply nobody waits for was dropped."""
         if self.state is not ConnectionState.OPEN:
-            return ConnectionClosed("connection already closed")
+            return self._closed
         if self._header is None:
             try:
                 header = self._next_value()
             except RemoteProtocolError as exc:
                 return self._close(str(exc), ConnectionState.ERROR)
             if isinstance(header, NeedData):
-                if self._eof:
-                    reason = self._eof_reason()
-                    if reason is None and self._pending:
-                        reason = "unexpected EOF"
-                    return self._close(reason, ConnectionState.CLOSED)
-                return NEED_DATA
+                if not self._eof:
+                    return NEED_DATA
+                reason = self._eof_reason()
+                if reason is None and self._pending:
+                    reason = "unexpected EOF"
+                return self._close(reason, ConnectionState.CLOSED)
             try:
                 response = structure(RESPONSE, header.type_id, self.decoder.types, header.value)
             except GobDecodeError as exc:
                 return self._close(str(exc), ConnectionState.ERROR)
             assert isinstance(response, GobStruct)
-            self._header = header
-        else:
-            response_value = self._header.value
-            assert isinstance(response_value, GobStruct)
-            response = response_value
+            self._header = response
+        response = self._header
         seq = _number(response, "Seq")
         service_method = _text(response, "ServiceMethod")
         error = _text(response, "Error")
         try:
             body = self._next_value()
         except RemoteProtocolError as exc:
-            self._header = None
-            known = self._pending.pop(seq, None) is not None
-            self.state = ConnectionState.ERROR
-            prefix = "reading body " if known and not error else "reading error body: "
-            return CallFailed(seq, prefix + str(exc))
+            return self._body_failed(seq, service_method, error, str(exc))
         if isinstance(body, NeedData):
-            if self._eof:
-                return self._close("unexpected EOF", ConnectionState.CLOSED)
-            return NEED_DATA
+            if not self._eof:
+                return NEED_DATA
+            eof = "unexpected EOF" if self._eof_reason() else "EOF"
+            return self._body_failed(seq, service_method, error, eof)
         self._header = None
         reply_type = self._pending.pop(seq, None)
         if reply_type is None:
-            # Go discards a reply nobody waits for; so do we, and look for the next event.
-            return self.next_event()
+            return None
         if error:
             return ErrorReply(seq, service_method, error)
         try:
             value = structure(reply_type, body.type_id, self.decoder.types, body.value)
         except GobDecodeError as exc:
-            self.state = ConnectionState.ERROR
+            self._queued.append(self._close(str(exc), ConnectionState.ERROR))
             return CallFailed(seq, f"reading body {exc}")
         return Reply(seq, service_method, value)
+
+    def _body_failed(
+        self, seq: int, service_method: str, error: str, text: str
+    ) -> ErrorReply | CallFailed | ConnectionClosed:
+        """Go's client loop when reading a body fails: the call learns its fate, then all end."""
+        self._header = None
+        known = self._pending.pop(seq, None) is not None
+        if known and not error:
+            # Go ends the other calls with the same error, EOF turned into unexpected EOF.
+            reason = "unexpected EOF" if text == "EOF" else text
+            self._queued.append(self._close(reason, ConnectionState.ERROR))
+            return CallFailed(seq, f"reading body {text}")
+        closed = self._close(f"reading error body: {text}", ConnectionState.ERROR)
+        if not known:
+            return closed
+        self._queued.append(closed)
+        return ErrorReply(seq, service_method, error)
+
+    def _close(self, reason: str | None, state: ConnectionState) -> ConnectionClosed:
+        self._pending.clear()  # every pending call fails with the connection
+        return super()._close(reason, state)

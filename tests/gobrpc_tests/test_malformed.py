@@ -1,0 +1,577 @@
+"""Malformed input: each bad stream raises the protocol error at once, in bounded memory.
+
+Streams are built by hand from doc.go's grammar (not with our encoder), so a bug shared by the
+encoder and the decoder cannot hide here. Where Go's decoder has an error text for the same bytes,
+ours contains it; ``test_go_reports_the_same_text`` feeds the same bytes to Go's decoder
+(``gopeer gobdecode``) and checks Go's text, wherever Go is installed. Cases Go has no text for:
+lengths between our limit and Go's 8 GiB ``tooBig`` (Go allocates and waits for the bytes), deep
+nesting (Go has no limit and recurses), and a map of 10^9 entries (Go allocates the map up front:
+``gopeer gobdecode`` was killed by the OOM killer when this was checked, so no test runs it).
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import tracemalloc
+from collections.abc import Iterator
+
+import attrs
+import pytest
+from go_peer import gopeer
+from golden_json import GOB_CASES, GOLDEN, TRANSCRIPTS, load, writes
+
+from gobrpc import (
+    DEFAULT_LIMITS,
+    MAX_ELEMENTS,
+    MAX_MESSAGE_SIZE,
+    MAX_NESTING,
+    MAX_TYPES_PER_STREAM,
+    MAX_VALUE_MESSAGES,
+    DecodedValue,
+    Decoder,
+    GobDecodeError,
+    GobInterface,
+    GobStruct,
+    Limits,
+    MessageTooLargeError,
+    NeedData,
+    RemoteProtocolError,
+    TypeDefinition,
+    UnexpectedEOFError,
+)
+
+INTERFACE = 8
+
+# --- doc.go's encodings, by hand --------------------------------------------------------------
+
+
+def u(n: int) -> bytes:
+    """An unsigned integer: one byte below 128, else minus the byte count, then big-endian."""
+    if n < 0x80:
+        return bytes([n])
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([256 - len(body)]) + body
+
+
+def i(n: int) -> bytes:
+    """A signed integer: the sign in bit 0 of the unsigned encoding."""
+    return u(n << 1 if n >= 0 else (~n << 1) | 1)
+
+
+def s(text: str) -> bytes:
+    data = text.encode()
+    return u(len(data)) + data
+
+
+def msg(payload: bytes) -> bytes:
+    return u(len(payload)) + payload
+
+
+def common(name: str, type_id: int) -> bytes:
+    """CommonType{Name, Id} as field 0 of a wire type's struct (both fields sent)."""
+    return b"\x01" + b"\x01" + s(name) + b"\x01" + i(type_id) + b"\x00"
+
+
+def struct_def(type_id: int, name: str, fields: list[tuple[str, int]]) -> bytes:
+    """A definition message: wireType{StructT: structType{CommonType, Field []fieldType}}."""
+    parts = b"".join(b"\x01" + s(f) + b"\x01" + i(fid) + b"\x00" for f, fid in fields)
+    body = common(name, type_id) + b"\x01" + u(len(fields)) + parts + b"\x00"
+    return msg(i(-type_id) + b"\x03" + body + b"\x00")
+
+
+def slice_def(type_id: int, elem: int, name: str = "") -> bytes:
+    """wireType{SliceT: sliceType{CommonType, Elem}}."""
+    return msg(i(-type_id) + b"\x02" + common(name, type_id) + b"\x01" + i(elem) + b"\x00\x00")
+
+
+def map_def(type_id: int, key: int, elem: int) -> bytes:
+    """wireType{MapT: mapType{CommonType, Key, Elem}}."""
+    body = common("", type_id) + b"\x01" + i(key) + b"\x01" + i(elem) + b"\x00"
+    return msg(i(-type_id) + b"\x04" + body + b"\x00")
+
+
+def value(type_id: int, body: bytes, *, singleton: bool = True) -> bytes:
+    """A value message; non-structs are singletons, sent after a zero delta."""
+    return msg(i(type_id) + (b"\x00" if singleton else b"") + body)
+
+
+POINT_DEF = struct_def(64, "Point", [("X", 2), ("Y", 2)])
+POINT_VALUE = value(64, b"\x01" + i(22) + b"\x01" + i(33) + b"\x00", singleton=False)
+
+
+def test_hand_encoding_is_gos() -> None:
+    go = b"".join(writes(load(GOLDEN / "gob" / "point.json")))
+    assert go == POINT_DEF + POINT_VALUE
+
+
+# --- running the decoder ------------------------------------------------------------------------
+
+
+def drain(decoder: Decoder) -> list[TypeDefinition | DecodedValue]:
+    items: list[TypeDefinition | DecodedValue] = []
+    while not isinstance(item := decoder.next_item(), NeedData):
+        items.append(item)
+    return items
+
+
+@attrs.frozen
+class Outcome:
+    error: RemoteProtocolError | None
+    items: int
+    peak: int
+
+
+def decode_measured(data: bytes, limits: Limits = DEFAULT_LIMITS, *, eof: bool = False) -> Outcome:
+    """Feed ``data`` once and decode until an error or NEED_DATA; peak memory meanwhile."""
+    tracemalloc.start()
+    try:
+        decoder = Decoder(limits)
+        decoder.receive_data(data)
+        items: list[TypeDefinition | DecodedValue] = []
+        try:
+            while not isinstance(item := decoder.next_item(), NeedData):
+                items.append(item)
+            if eof:
+                decoder.check_eof()
+        except RemoteProtocolError as exc:
+            return Outcome(exc, len(items), tracemalloc.get_traced_memory()[1])
+        return Outcome(None, len(items), tracemalloc.get_traced_memory()[1])
+    finally:
+        tracemalloc.stop()
+
+
+def memory_bound(data: bytes) -> int:
+    """What decoding may use: the input, a copy as one message, and 1 MiB for the rest. Nothing
+    is allocated for what a count or length merely claims."""
+    return 2 * len(data) + (1 << 20)
+
+
+# --- truncation: every golden stream cut at every point ------------------------------------------
+
+
+def _golden_streams() -> Iterator[object]:
+    for path in GOB_CASES:
+        yield pytest.param(b"".join(writes(load(path))), id=path.stem)
+    for path in TRANSCRIPTS:
+        for n, connection in enumerate(load(path)["connections"]):
+            for side in ("client_to_server", "server_to_client"):
+                data = bytes.fromhex(connection[side])
+                yield pytest.param(data, id=f"{path.stem}-{n}-{side}")
+
+
+def _item_ends(data: bytes) -> tuple[list[int], set[int]]:
+    """Where each complete item of ``data`` ends, and the points where the stream may end."""
+    decoder = Decoder()
+    decoder.receive_data(data)
+    ends: list[int] = []
+    clean = {0}
+    try:
+        while not isinstance(item := decoder.next_item(), NeedData):
+            ends.append(decoder.frames.stream_offset)
+            if isinstance(item, DecodedValue):
+                clean.add(decoder.frames.stream_offset)
+    except RemoteProtocolError:
+        pass  # raw garbage in a transcript: cut only the part before it
+    return ends, clean
+
+
+def _cut_points(data: bytes, ends: list[int]) -> list[int]:
+    last = ends[-1] if ends else 0
+    if last < 4096:
+        return list(range(last + 1))
+    rng = random.Random(last)
+    near = {p + d for p in [0, *ends] for d in (-1, 0, 1, 2)}
+    points = near | {rng.randrange(last) for _ in range(40)}
+    return sorted(p for p in points if 0 <= p <= last)
+
+
+@pytest.mark.parametrize("data", list(_golden_streams()))
+def test_every_prefix_needs_data_then_eof_is_unexpected(data: bytes) -> None:
+    ends, clean = _item_ends(data)
+    for cut in _cut_points(data, ends):
+        decoder = Decoder()
+        decoder.receive_data(data[:cut])
+        assert len(drain(decoder)) == sum(end <= cut for end in ends), cut
+        if cut in clean:
+            decoder.check_eof()
+        else:
+            with pytest.raises(UnexpectedEOFError, match=r"^unexpected EOF"):
+                decoder.check_eof()
+
+
+# --- the corpus --------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Bad:
+    """Bytes that must fail, the error class, and Go's own text for them (None if Go has none)."""
+
+    data: bytes
+    error: type[RemoteProtocolError]
+    go_text: str | None
+    #: gopeer gobdecode case whose Go types Go decodes into to show its text; None: do not run.
+    go_case: str | None = None
+    #: The error comes only when the caller says the input ended (check_eof).
+    at_eof: bool = False
+    limits: Limits = DEFAULT_LIMITS
+    #: Our text, when it cannot contain Go's (what it says instead).
+    ours: str | None = None
+    #: Peak memory allowed, when not :func:`memory_bound`.
+    memory: int | None = None
+
+
+def _chain(depth: int) -> bytes:
+    """Definitions ``T0 = []T1, T1 = []T2, ..., T(depth-1) = []int``, outer first."""
+    return b"".join(slice_def(64 + k, 64 + k + 1 if k + 1 < depth else 2) for k in range(depth))
+
+
+def _nested_interfaces(depth: int) -> bytes:
+    """I{V interface{}} holding an I holding an I ... ``depth`` deep, in one message."""
+    level = b"\x01" + s("I") + i(64) + u(0)  # field V, name, concrete id, (ignored) byte count
+    return struct_def(64, "I", [("V", INTERFACE)]) + value(
+        64, level * depth + b"\x00" * (depth + 1), singleton=False
+    )
+
+
+def _interface_slice(elements: int) -> bytes:
+    """[]interface{} whose every element runs on into the next message (each element's value
+    after its name), as a value carrying new concrete types does."""
+    first = i(64) + b"\x00" + u(elements) + s("x")
+    rest = [
+        i(2) + u(2) + b"\x00" + i(5) + (s("x") if k + 1 < elements else b"")
+        for k in range(elements)
+    ]
+    return slice_def(64, INTERFACE) + msg(first) + b"".join(msg(r) for r in rest)
+
+
+CORPUS: dict[str, Bad] = {
+    # framing
+    "length 2^63": Bad(u(1 << 63), MessageTooLargeError, "invalid message length", "int_3"),
+    "length over the limit": Bad(
+        u(MAX_MESSAGE_SIZE + 1), MessageTooLargeError, None, ours="invalid message length"
+    ),
+    "length over a lowered limit": Bad(
+        u(1001) + b"\x00" * 1001,
+        MessageTooLargeError,
+        None,
+        limits=Limits(max_message_size=1000),
+        ours="invalid message length: 1001 bytes at offset 0, over the 1000-byte limit",
+    ),
+    "length of 9 bytes": Bad(
+        b"\xf7" + b"\x00" * 9, GobDecodeError, "gob: encoded unsigned integer out of range", "int_3"
+    ),
+    "zero-length message": Bad(b"\x00", GobDecodeError, "EOF", "int_3"),
+    "partial message": Bad(
+        POINT_DEF + POINT_VALUE[:-1], UnexpectedEOFError, "unexpected EOF", "point", at_eof=True
+    ),
+    "definitions then EOF": Bad(
+        POINT_DEF, UnexpectedEOFError, "unexpected EOF", "point", at_eof=True
+    ),
+    # uints
+    "type id of 9 bytes": Bad(
+        msg(b"\xf7" + b"\x00" * 9),
+        GobDecodeError,
+        "gob: encoded unsigned integer out of range",
+        "int_3",
+    ),
+    "type id of 128 bytes": Bad(
+        msg(b"\x80" + b"\x00" * 4),
+        GobDecodeError,
+        "gob: encoded unsigned integer out of range",
+        "int_3",
+    ),
+    "int value of 9 bytes": Bad(
+        value(2, b"\xf7" + b"\xff" * 9),
+        GobDecodeError,
+        "gob: encoded unsigned integer out of range",
+        "int_3",
+    ),
+    "uint cut by the message end": Bad(
+        value(2, b"\xfe\x01"),
+        GobDecodeError,
+        "gob: invalid uint data length 2: exceeds input size 1",
+        "int_3",
+        ours="gob: message ends inside an integer",
+    ),
+    # definitions
+    "definition of id 63": Bad(
+        struct_def(63, "Point", [("X", 2), ("Y", 2)]),
+        GobDecodeError,
+        "gob: duplicate type received",
+        "point",
+    ),
+    "definition of id 1": Bad(
+        slice_def(1, 2), GobDecodeError, "gob: duplicate type received", "point"
+    ),
+    "definition of the interface id": Bad(
+        slice_def(INTERFACE, 2), GobDecodeError, "gob: duplicate type received", "point"
+    ),
+    "duplicate definition": Bad(
+        POINT_DEF + POINT_DEF + POINT_VALUE, GobDecodeError, "gob: duplicate type received", "point"
+    ),
+    "trailing bytes after a definition": Bad(
+        msg(POINT_DEF[1:] + b"\x00") + POINT_VALUE, GobDecodeError, "extra data in buffer", "point"
+    ),
+    "empty field name": Bad(
+        struct_def(64, "Point", [("", 2)]) + value(64, b"\x00", singleton=False),
+        GobDecodeError,
+        "gob: empty name for remote field of type Point",
+        "point",
+    ),
+    "definition claiming a billion fields": Bad(
+        msg(i(-64) + b"\x03" + common("P", 64) + b"\x01" + u(10**9) + b"\x00\x00"),
+        GobDecodeError,
+        None,
+        ours="claims 1000000000 fields",
+    ),
+    "definitions nested 100,000 deep": Bad(
+        _chain(100_000),
+        MessageTooLargeError,
+        None,
+        ours=f"more than {MAX_TYPES_PER_STREAM} type definitions",
+    ),
+    # values
+    "unknown type id": Bad(
+        value(70, b"\x01\x02\x00", singleton=False),
+        GobDecodeError,
+        "gob: unknown type id or corrupted data",
+        "point",
+    ),
+    "unknown element type id": Bad(
+        slice_def(64, 99) + value(64, u(1) + b"\x02"),
+        GobDecodeError,
+        None,
+        ours="gob: unknown type id or corrupted data: 99",
+    ),
+    "field number out of bounds": Bad(
+        POINT_DEF + value(64, b"\x05\x02\x00", singleton=False),
+        GobDecodeError,
+        "gob: bad data: field numbers out of bounds",
+        "point",
+    ),
+    "negative field delta": Bad(
+        POINT_DEF + value(64, b"\x01\x02" + u((1 << 64) - 1) + b"\x02\x00", singleton=False),
+        GobDecodeError,
+        "gob: decode: corrupted data: negative delta",
+        "point",
+    ),
+    "singleton with a non-zero delta": Bad(
+        msg(i(2) + b"\x01" + i(3)),
+        GobDecodeError,
+        "gob: decode: corrupted data: non-zero delta for singleton",
+        "int_3",
+    ),
+    "string longer than its message": Bad(
+        value(6, u(10**9) + b"abc"),
+        GobDecodeError,
+        "gob: bad string slice length: 0",
+        "string_hi",
+        ours="exceeds the 3 bytes left",
+    ),
+    "a billion ints in a 20-byte message": Bad(
+        slice_def(64, 2) + msg((i(64) + b"\x00" + u(10**9)).ljust(20, b"\x02")),
+        GobDecodeError,
+        # Go says "decoding int array or slice" from its []int helper; the rest is the same.
+        "array or slice: length exceeds input size (1000000000 elements)",
+    ),
+    "a billion map entries in a 20-byte message": Bad(
+        map_def(64, 2, 6) + msg((i(64) + b"\x00" + u(10**9)).ljust(20, b"\x02")),
+        GobDecodeError,
+        None,
+        ours="gob: decoding map: length exceeds input size (1000000000 elements)",
+    ),
+    "a billion interfaces in a 20-byte message": Bad(
+        slice_def(64, INTERFACE) + msg((i(64) + b"\x00" + u(10**9)).ljust(20, b"\x00")),
+        MessageTooLargeError,
+        None,
+        ours=f"over the {MAX_ELEMENTS}-element limit",
+    ),
+    "array of the wrong length": Bad(
+        msg(i(-64) + b"\x01" + common("", 64) + b"\x01" + i(2) + b"\x01" + i(3) + b"\x00\x00")
+        + value(64, u(2) + b"\x02\x02"),
+        GobDecodeError,
+        None,
+        ours="array of length 2 received for array of length 3",
+    ),
+    "interface name over 1024 bytes": Bad(
+        struct_def(64, "I", [("V", INTERFACE)])
+        + value(64, b"\x01" + s("x" * 2000) + b"\x00", singleton=False),
+        GobDecodeError,
+        "gob: name too long (2000 bytes)",
+    ),
+    "a map as a map key": Bad(
+        map_def(64, 65, 2) + map_def(65, 2, 2) + value(64, u(1) + u(1) + i(1) + i(1) + i(7)),
+        GobDecodeError,
+        None,
+        ours="a map is not comparable",
+    ),
+    "value over too many messages": Bad(
+        _interface_slice(MAX_VALUE_MESSAGES + 1),
+        MessageTooLargeError,
+        None,
+        ours=f"runs on into more than {MAX_VALUE_MESSAGES} messages",
+    ),
+    "value over several messages, over the size limit": Bad(
+        _interface_slice(20),
+        MessageTooLargeError,
+        None,
+        limits=Limits(max_message_size=64),
+        ours="value of more than 64 bytes over several messages",
+    ),
+    # nesting 100,000 deep: Go has no limit (it decodes all of these)
+    "[]T nested 100,000 deep": Bad(
+        slice_def(64, 64, "T") + value(64, u(1) * 100_000 + b"\x00"),
+        MessageTooLargeError,
+        None,
+        ours=f"nests deeper than {MAX_NESTING}",
+    ),
+    "struct{Next *R} nested 100,000 deep": Bad(
+        struct_def(64, "R", [("Next", 64)])
+        + value(64, b"\x01" * 100_000 + b"\x00" * 100_001, singleton=False),
+        MessageTooLargeError,
+        None,
+        ours=f"nests deeper than {MAX_NESTING}",
+    ),
+    "map[int]M nested 100,000 deep": Bad(
+        map_def(64, 2, 64) + value(64, (u(1) + i(0)) * 100_000 + u(0)),
+        MessageTooLargeError,
+        None,
+        ours=f"nests deeper than {MAX_NESTING}",
+    ),
+    "interfaces nested 100,000 deep": Bad(
+        _nested_interfaces(100_000),
+        MessageTooLargeError,
+        None,
+        ours=f"nests deeper than {MAX_NESTING}",
+    ),
+    "10,000 definitions deep, allowed, and a value through all of them": Bad(
+        _chain(10_000) + value(64, u(1) * 10_000 + i(1)),
+        MessageTooLargeError,
+        None,
+        limits=Limits(max_types=10_000),
+        ours=f"nests deeper than {MAX_NESTING}",
+        # The definitions are all stored, as they were allowed: about 1 KiB each at most.
+        memory=10_000 * 1024,
+    ),
+}
+CORPUS_PARAMS = [pytest.param(bad, id=name) for name, bad in CORPUS.items()]
+
+
+@pytest.mark.parametrize("bad", CORPUS_PARAMS)
+def test_raises_the_protocol_error_at_once_in_bounded_memory(bad: Bad) -> None:
+    outcome = decode_measured(bad.data, bad.limits, eof=bad.at_eof)
+    assert isinstance(outcome.error, bad.error), outcome.error
+    if not bad.at_eof:
+        # "At once": with every byte of it fed, the decoder raised instead of asking for more.
+        assert decode_measured(bad.data, bad.limits).error is not None
+    text = str(outcome.error)
+    for wanted in (bad.go_text if bad.ours is None else None, bad.ours):
+        if wanted is not None:
+            assert wanted in text
+    assert outcome.peak < (bad.memory or memory_bound(bad.data)), f"{outcome.peak} bytes at peak"
+
+
+GO_CASES = [pytest.param(bad, id=name) for name, bad in CORPUS.items() if bad.go_case]
+
+
+@pytest.mark.parametrize("bad", GO_CASES)
+def test_go_reports_the_same_text(bad: Bad) -> None:
+    assert bad.go_case is not None
+    assert bad.go_text is not None
+    result = subprocess.run(
+        [str(gopeer()), "gobdecode", "--case", bad.go_case],
+        input=bad.data,
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.decode().strip() == f"gobdecode: value 0: {bad.go_text}"
+
+
+def test_where_our_text_differs_from_gos_it_says_so() -> None:
+    # Guard the table: ``ours`` is only for cases where Go's text is absent or not in ours.
+    for name, bad in CORPUS.items():
+        if bad.ours is not None and bad.go_text is not None:
+            outcome = decode_measured(bad.data, bad.limits, eof=bad.at_eof)
+            assert bad.go_text not in str(outcome.error), name
+
+
+@pytest.mark.parametrize("first", range(0x80, 0xF8))
+def test_every_overlong_uint_is_refused_everywhere(first: int) -> None:
+    # 0x80..0xf7 announce 9 to 128 bytes: more than a uint64 has.
+    junk = bytes([first]) + b"\x00" * 12
+    for data in (
+        junk,
+        msg(junk),
+        value(2, junk),
+        POINT_DEF + value(64, b"\x01" + junk, singleton=False),
+    ):
+        outcome = decode_measured(data)
+        assert isinstance(outcome.error, GobDecodeError)
+        assert "gob: encoded unsigned integer out of range" in str(outcome.error)
+
+
+def test_a_length_prefix_still_arriving_is_not_an_error() -> None:
+    decoder = Decoder()
+    decoder.receive_data(b"\xfd\x00")  # a 3-byte length, one byte of it here
+    assert isinstance(decoder.next_item(), NeedData)
+    with pytest.raises(UnexpectedEOFError):
+        decoder.check_eof()
+
+
+def test_definitions_of_id_64_are_accepted() -> None:
+    assert decode_measured(POINT_DEF + POINT_VALUE, eof=True).error is None
+
+
+def test_the_stream_goes_on_after_a_zero_length_message() -> None:
+    # Go's Decode returns EOF for the empty message, and the next Decode reads on.
+    decoder = Decoder()
+    decoder.receive_data(b"\x00" + POINT_DEF + POINT_VALUE)
+    with pytest.raises(GobDecodeError, match=r"^EOF"):
+        decoder.next_item()
+    items = drain(decoder)
+    assert isinstance(items[-1], DecodedValue)
+    assert items[-1].value == GobStruct.of("Point", {"X": 22, "Y": 33})
+
+
+def test_a_message_inside_a_value_may_not_be_empty() -> None:
+    # Go reads the next message for the interface's type and meets EOF there too.
+    data = _interface_slice(2)
+    first_end = len(slice_def(64, INTERFACE)) + len(msg(i(64) + b"\x00" + u(2) + s("x")))
+    outcome = decode_measured(data[:first_end] + b"\x00" + data[first_end:])
+    assert isinstance(outcome.error, GobDecodeError)
+    assert str(outcome.error).startswith("EOF")
+
+
+def test_values_over_several_messages_within_the_limits_decode() -> None:
+    outcome = decode_measured(_interface_slice(MAX_VALUE_MESSAGES - 1), eof=True)
+    assert outcome.error is None
+    decoder = Decoder()
+    decoder.receive_data(_interface_slice(3))
+    (value_item,) = [x for x in drain(decoder) if isinstance(x, DecodedValue)]
+    assert value_item.value == [GobInterface("x", 5)] * 3
+
+
+def test_an_incomplete_value_is_not_decoded_again_until_its_next_message_is_complete() -> None:
+    data = _interface_slice(3)
+    decoder = Decoder()
+    # Everything but the last byte: the value waits for its last message.
+    decoder.receive_data(data[:-1])
+    assert isinstance(decoder.next_item(), TypeDefinition)
+    assert isinstance(decoder.next_item(), NeedData)
+    calls = 0
+    original = decoder._top_value
+
+    def counting(*args: object) -> object:
+        nonlocal calls
+        calls += 1
+        return original(*args)  # type: ignore[arg-type]
+
+    decoder._top_value = counting  # type: ignore[method-assign,assignment]
+    assert isinstance(decoder.next_item(), NeedData)
+    assert calls == 0
+    decoder.receive_data(data[-1:])
+    assert isinstance(decoder.next_item(), DecodedValue)
+    assert calls == 1
