@@ -14,23 +14,13 @@ Calls go one at a time, as they were recorded, so the server's type ids follow t
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import attrs
 import trio
 
-from gobrpc import (
-    NEED_DATA,
-    DecodedValue,
-    Decoder,
-    GobInterface,
-    GobMarshaled,
-    GobRpcError,
-    GobStruct,
-    GobValue,
-)
+from gobrpc import NEED_DATA, DecodedValue, Decoder, GobRpcError, dump_messages
 
 __all__ = [
     "CallOutcome",
@@ -139,8 +129,9 @@ class CallOutcome:
     offset: int | None = None
     message: int | None = None
     detail: str = ""
-    expected_decoded: tuple[object, ...] = ()
-    actual_decoded: tuple[object, ...] = ()
+    #: The dump tool's records of each side's reply (``python -m gobrpc dump --rpc``).
+    expected_decoded: tuple[dict[str, object], ...] = ()
+    actual_decoded: tuple[dict[str, object], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -148,54 +139,20 @@ class CallOutcome:
         return self.verdict != "different"
 
 
-def plain(value: GobValue) -> object:
-    """A decoded gob value as JSON-ready data, keeping Go's type and field names."""
-    if isinstance(value, GobStruct):
-        return {"@type": value.type_name, **{k: plain(v) for k, v in value.fields}}
-    if isinstance(value, GobInterface):
-        return {"@interface": value.name, "value": plain(value.value)}
-    if isinstance(value, GobMarshaled):
-        return {"@marshaled": value.type_name, "hex": value.data.hex()}
-    if isinstance(value, bytes):
-        return {"@bytes": value.hex()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return [[plain(k), plain(v)] for k, v in value.items()]
-    if isinstance(value, float) and math.isnan(value):
-        return "NaN"
-    return value
-
-
 def _set_aside(value: object, paths: Sequence[str]) -> object:
-    """``value`` (from :func:`plain`) with each ``Type.Field.Field`` path's value replaced."""
+    """A dumped value with each ``Type.Field.Field`` path's value replaced by :data:`SET_ASIDE`."""
     for path in paths:
-        type_name, *fields = path.split(".")
-        if not (isinstance(value, dict) and value.get("@type") == type_name and fields):
+        type_name, *names = path.split(".")
+        if not (isinstance(value, dict) and value.get("struct") == type_name and names):
             continue
         node: object = value
-        for name in fields[:-1]:
-            node = node.get(name) if isinstance(node, dict) else None
-        if isinstance(node, dict) and fields[-1] in node:
-            node[fields[-1]] = SET_ASIDE
+        for name in names[:-1]:
+            fields = node.get("fields") if isinstance(node, dict) else None
+            node = fields.get(name) if isinstance(fields, dict) else None
+        fields = node.get("fields") if isinstance(node, dict) else None
+        if isinstance(fields, dict) and names[-1] in fields:
+            fields[names[-1]] = SET_ASIDE
     return value
-
-
-def _messages(stream: bytes) -> tuple[list[tuple[int, DecodedValue | None]], str]:
-    """Every complete item of a server stream as (end offset, value or None for a definition).
-
-    The second element is the decoding error that stopped the walk, or "".
-    """
-    decoder = Decoder()
-    decoder.receive_data(stream)
-    items: list[tuple[int, DecodedValue | None]] = []
-    try:
-        while (item := decoder.next_item()) is not NEED_DATA:
-            end = decoder.frames.stream_offset
-            items.append((end, item if isinstance(item, DecodedValue) else None))
-    except GobRpcError as exc:
-        return items, str(exc)
-    return items, ""
 
 
 def _first_difference(expected: bytes, actual: bytes) -> int:
@@ -205,13 +162,21 @@ def _first_difference(expected: bytes, actual: bytes) -> int:
     return min(len(expected), len(actual))
 
 
-def _values_between(stream: bytes, start: int, end: int) -> list[object]:
-    items, _ = _messages(stream)
+def _records_between(stream: bytes, start: int, end: int) -> list[dict[str, object]]:
+    """The dump tool's records (values, definitions, errors) of ``stream[start:end]``."""
     return [
-        plain(value.value)
-        for item_end, value in items
-        if value is not None and start < item_end <= end
+        record
+        for record in dump_messages(stream, rpc=True)
+        if start <= _int(record.get("offset")) < end
     ]
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def _values(records: list[dict[str, object]]) -> list[object]:
+    return [r.get("value") for r in records if r.get("kind") == "value"]
 
 
 def compare_reply(
@@ -230,14 +195,18 @@ def compare_reply(
     if actual == call.reply:
         return base
     expected_end = call.reply_offset + len(call.reply)
-    want = _values_between(expected_stream, call.reply_offset, expected_end)
-    got = _values_between(actual_stream, actual_start, len(actual_stream))
-    aside = [_set_aside(v, language_dependent) for v in want]
-    if language_dependent and want and aside == [_set_aside(v, language_dependent) for v in got]:
-        return attrs.evolve(base, verdict="same decoded", detail=", ".join(language_dependent))
+    want = _records_between(expected_stream, call.reply_offset, expected_end)
+    got = _records_between(actual_stream, actual_start, len(actual_stream))
+    if language_dependent and _values(want):
+        aside = [_set_aside(v, language_dependent) for v in _values(want)]
+        if aside == [_set_aside(v, language_dependent) for v in _values(got)]:
+            return attrs.evolve(base, verdict="same decoded", detail=", ".join(language_dependent))
     offset = call.reply_offset + _first_difference(call.reply, actual)
-    items, _ = _messages(expected_stream)
-    message = sum(1 for end, _ in items if end <= offset)
+    message = sum(
+        1
+        for record in dump_messages(expected_stream, rpc=True)
+        if _int(record.get("offset")) + _int(record.get("length")) <= offset
+    )
     return attrs.evolve(
         base,
         verdict="different",

@@ -52,8 +52,9 @@ async def test_the_go_function_gives_back_its_own_bytes(name: str) -> None:
     transcript = _transcript(name)
     command = [str(gopeer()), "function", "--handler", transcript.handler]
     report = await replay_transcript(transcript, command=command)
+    # Only the parts marked language dependent may differ: panic frames carry Go line numbers of
+    # tools/gopeer/function.go, which move when that file changes.
     _check(report, transcript)
-    assert all(o.verdict == "same bytes" for o in report.outcomes)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -127,8 +128,11 @@ async def test_a_one_byte_difference_is_reported_at_its_offset() -> None:
     # Server messages: Ping's reply is 0 Response def, 1 header, 2 PingResponse def, 3 body;
     # Invoke's is 4 header, 5-8 the InvokeResponse defs, 9 the body holding the payload.
     assert different.message == 9
-    assert different.expected_decoded[0] == different.actual_decoded[0]  # same header
-    assert different.expected_decoded[1] != different.actual_decoded[1]
+    want = [r for r in different.expected_decoded if r["kind"] == "value"]
+    got = [r for r in different.actual_decoded if r["kind"] == "value"]
+    assert [r["rpc"] for r in want] == [r["rpc"] for r in got] == ["header", "body"]
+    assert want[0] == got[0]  # the same header
+    assert want[1]["value"] != got[1]["value"]  # the body holds the changed byte
 
 
 def test_the_cli_names_the_offset_and_exits_1() -> None:
