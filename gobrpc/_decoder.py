@@ -21,7 +21,7 @@ value that is not complete yet are discarded with it). Any problem with the byte
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, NamedTuple
 
 import attrs
 
@@ -126,6 +126,14 @@ def type_name(types: dict[int, WireType], type_id: int) -> str:
     return wire.name if wire is not None else f"<unknown type {type_id}>"
 
 
+class _Shape(NamedTuple):
+    """A struct definition's field names, type ids and zero values, in field order."""
+
+    names: tuple[str, ...]
+    ids: tuple[int, ...]
+    zeros: tuple[GobValue, ...]
+
+
 class _IncompleteError(Exception):
     """Internal: the value continues in a message that has not arrived yet."""
 
@@ -189,6 +197,8 @@ class Decoder:
         self.limits = limits
         self.frames = MessageBuffer(limits.max_message_size)
         self.types: dict[int, WireType] = {}
+        #: Per struct definition, what decoding each of its values needs (built on first use).
+        self._shapes: dict[WireStruct, _Shape] = {}
         self._definitions_pending = False
         # How many complete messages the value at the front needs at least: it was incomplete
         # with one fewer, and is not decoded again from its start until another one is there.
@@ -269,7 +279,8 @@ class Decoder:
                 ) from None
             raise
         # Like Go (DecodeValue resets its buffer), bytes left after the value are dropped.
-        self._store_types(cursor.new_types)
+        if cursor.new_types:
+            self._store_types(cursor.new_types)
         self.frames.consume(cursor.messages_used)
         self._definitions_pending = False
         return DecodedValue(
@@ -277,7 +288,7 @@ class Decoder:
             type_name(self.types, type_id),
             value,
             offset,
-            tuple(cursor.inline),
+            tuple(cursor.inline) if cursor.inline else (),
         )
 
     def _lacks_messages(self, count: int) -> bool:
@@ -385,9 +396,6 @@ class Decoder:
             )
         return self._value(cur, type_id, 0)
 
-    def _zero(self, cur: _Cursor, type_id: int) -> GobValue:
-        return _ZEROS.get(type_id)
-
     def _value(self, cur: _Cursor, type_id: int, depth: int) -> GobValue:
         r = cur.reader
         if type_id == STRING_ID:
@@ -478,29 +486,46 @@ class Decoder:
 
     def _struct(self, cur: _Cursor, wire: WireStruct, depth: int) -> GobStruct:
         fields = wire.fields
-        values: list[GobValue] = [_UNSET] * len(fields)
+        shape = self._shapes.get(wire)
+        if shape is None:
+            shape = self._shapes[wire] = _Shape(
+                tuple(f.name for f in fields),
+                tuple(f.id for f in fields),
+                tuple(_ZEROS.get(f.id) for f in fields),
+            )
+        values = list(shape.zeros)
+        count = len(fields)
+        ids = shape.ids
         field = -1
+        r = cur.reader
         # Go accepts a struct whose message ends without the closing zero delta.
-        while cur.reader.remaining():
-            delta = cur.reader.read_uint()
+        while r.pos < r.end:
+            delta = r.data[r.pos]
+            if delta < 0x80:  # every delta of a struct under 128 fields: read inline
+                r.pos += 1
+            else:
+                delta = r.read_uint()
             if delta == 0:
                 break
             if delta > _INT64_MAX:  # Go converts the delta to int: it is negative
                 raise GobDecodeError(f"gob: decode: corrupted data: negative delta {cur.where()}")
             field += delta
-            if field >= len(fields):
+            if field >= count:
                 raise GobDecodeError(
                     f"gob: bad data: field numbers out of bounds: field {field} of "
-                    f"{wire.name or 'struct'} ({len(fields)} fields) {cur.where()}"
+                    f"{wire.name or 'struct'} ({count} fields) {cur.where()}"
                 )
-            values[field] = self._value(cur, fields[field].id, depth)
-        return GobStruct(
-            wire.name,
-            tuple(
-                (f.name, self._zero(cur, f.id) if v is _UNSET else v)
-                for f, v in zip(fields, values, strict=True)
-            ),
-        )
+            type_id = ids[field]
+            if type_id == STRING_ID:
+                values[field] = r.read_string()
+            elif type_id == BYTES_ID:
+                values[field] = r.read_bytes()
+            elif type_id == INT_ID:
+                values[field] = r.read_int()
+            else:
+                values[field] = self._value(cur, type_id, depth)
+                r = cur.reader  # an interface value may have moved on to the next message
+        return GobStruct(wire.name, tuple(zip(shape.names, values, strict=True)))
 
     def _interface(self, cur: _Cursor, depth: int) -> GobValue:
         r = cur.reader
@@ -548,7 +573,6 @@ class Decoder:
                 cur.reader.read_uint()  # a delimited value's count, skipped as Go skips it
 
 
-_UNSET: Final[GobValue] = GobMarshaled("<unset>", b"")
 _INT64_MAX: Final = (1 << 63) - 1
 
 

@@ -3,10 +3,9 @@
 Theory of operation (doc.go, "Encoding Details"; encoder.go). Before a value, the encoder sends each
 type definition this stream has not seen yet, each as its own message, outer type first and then
 every exported field's type depth-first (pointers stripped; basic types and ``[]byte`` never). Ids
-come
-from the shared :class:`TypeRegistry`, so every stream of one emulated process agrees on them. The
-value follows in one message: a struct is ``(field delta, value)*`` and a zero delta; any other type
-is a "singleton", a zero delta and then the value.
+come from the shared :class:`TypeRegistry`, so every stream of one emulated process agrees on them.
+The value follows in one message: a struct is ``(field delta, value)*`` and a zero delta; any other
+type is a "singleton", a zero delta and then the value.
 
 Inside structs Go omits zero fields: numbers equal to 0 (so ``-0.0`` too, while NaN is sent), empty
 strings, byte strings and slices, nil maps, pointers and interfaces. By-value structs and arrays are
@@ -15,18 +14,18 @@ always sent, and so is an empty non-nil map. Elements of slices, arrays and maps
 Interface values reproduce a quirk of Go's encoder exactly: definitions for a concrete type that the
 stream has not seen are written out *as a message that also holds the value encoded so far*, and the
 value continues in the next message. :class:`Decoder` reads that back the way Go's decoder does.
+
+Values are written by writers compiled once per type and stream (see gobrpc's writers module, Go's
+``encEngine``). Once a top-level type's definitions have gone out, encoding another value of it is
+its compiled writer and the length prefix, nothing more.
 """
 
 from __future__ import annotations
 
-import math
-import struct
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Iterable
 
 from ._errors import GobEncodeError
 from ._types import (
-    INT_RANGES,
-    SIGNED_KINDS,
     ArrayType,
     BasicType,
     GoType,
@@ -48,12 +47,24 @@ from ._types import (
     base_type,
     builtin_id,
 )
-from ._values import GobInterface, GobMarshaled, GobStruct
-from ._wire import float_to_uint, put_bytes, put_int, put_string, put_uint, uint_bytes
+from ._values import GobInterface
+from ._wire import put_int, put_string, put_uint, uint_bytes
+from ._writers import (
+    Message,
+    Put,
+    array_writer,
+    basic_writer,
+    holds_interface,
+    map_writer,
+    marshaler_writer,
+    message_chunks,
+    message_size,
+    refuse,
+    struct_writer,
+)
 
 __all__ = ["Encoder", "encode_wire_type"]
 
-_FLOAT32 = struct.Struct("<f")
 _WIRE_DELTA = {
     WireArray: 1,
     WireSlice: 2,
@@ -62,8 +73,12 @@ _WIRE_DELTA = {
 }
 _MARSHAL_DELTA = {"GobEncoder": 5, "BinaryMarshaler": 6, "TextMarshaler": 7}
 
-#: Where finished messages go: the stream's list of writes, or an enclosing value's buffer.
-_Writer = list[bytes] | bytearray
+#: A top-level type whose definitions a stream has sent: the value's type id as bytes, its
+#: compiled writer, and whether every value of it is one message (no interface inside, whose
+#: concrete type's definitions would start a new one).
+_Ready = tuple[bytes, Put, bool]
+#: Where a finished message goes: the stream's list of messages, or an enclosing value's message.
+_Writer = list[Message] | Message
 
 
 def _put_common(out: bytearray, name: str, type_id: int) -> None:
@@ -122,56 +137,109 @@ def encode_wire_type(out: bytearray, wire: WireType) -> None:
     out.append(0)  # end of wireType
 
 
-def _write_message(w: _Writer, b: bytearray) -> None:
-    """Go's writeMessage: one length-prefixed message to ``w``; ``b`` is emptied."""
-    frame = uint_bytes(len(b)) + b
+def _framed(m: Message) -> list[bytes | bytearray | memoryview]:
+    """The message with its length prefix, as chunks for one ``join``."""
+    return [uint_bytes(message_size(m)), *message_chunks(m)]
+
+
+def _write_message(w: _Writer, b: Message) -> None:
+    """Go's writeMessage: ``b`` becomes one length-prefixed message in ``w``; ``b`` is emptied."""
     if isinstance(w, list):
-        w.append(frame)
+        done = Message(b)
+        done.spliced = b.spliced
+        w.append(done)
     else:
-        w += frame
+        put_uint(w, message_size(b))
+        if b.spliced:
+            base = len(w)
+            w.spliced = (*w.spliced, *((base + offset, data) for offset, data in b.spliced))
+        w += b
     b.clear()
+    b.spliced = ()
+
+
+def _int_bytes(i: int) -> bytes:
+    out = bytearray()
+    put_int(out, i)
+    return bytes(out)
 
 
 class Encoder:
     """The sending half of one gob stream: the set of types it has sent, over a shared registry.
 
     :meth:`encode` returns the bytes of one ``Encode`` call; :meth:`encode_writes` returns them as
-    the separate writes Go makes (each definition, then the value).
+    the separate writes Go makes (each definition, then the value); :meth:`encode_many` returns
+    several ``Encode`` calls joined with one copy (net/rpc's header and body).
     """
 
     def __init__(self, registry: TypeRegistry) -> None:
         self.registry = registry
         self._sent: dict[GoType, int] = {}
         self._writers: list[_Writer] = []
+        #: Compiled writers by base type.
+        self._engines: dict[GoType, Put] = {}
+        #: Top-level types whose definitions this stream has sent.
+        self._ready: dict[GoType, _Ready] = {}
 
     def encode(self, go_type: GoType, value: object) -> bytes:
         """Encode one top-level value of ``go_type``; the definitions it needs come first."""
-        return b"".join(self.encode_writes(go_type, value))
+        ready = self._ready.get(go_type)
+        if ready is not None and ready[2] and value is not None:
+            # The common case: definitions sent, no interface inside, so one message.
+            b = Message(ready[0])
+            ready[1](b, value)
+            if b.spliced:
+                return b"".join(_framed(b))
+            return uint_bytes(len(b)) + b
+        messages = self._encode(go_type, value)
+        if len(messages) == 1 and not messages[0].spliced:
+            return uint_bytes(len(messages[0])) + messages[0]
+        return b"".join([chunk for m in messages for chunk in _framed(m)])
 
     def encode_writes(self, go_type: GoType, value: object) -> list[bytes]:
         """As :meth:`encode`, one bytes object per write Go would make."""
+        return [b"".join(_framed(m)) for m in self._encode(go_type, value)]
+
+    def encode_many(self, values: Iterable[tuple[GoType, object]]) -> bytes:
+        """Several :meth:`encode` calls in order, joined with one copy of each byte."""
+        return b"".join(
+            [chunk for t, v in values for m in self._encode(t, v) for chunk in _framed(m)]
+        )
+
+    def _encode(self, go_type: GoType, value: object) -> list[Message]:
         if value is None and isinstance(go_type, PointerType):
             raise GobEncodeError(f"gob: cannot encode nil pointer of type {go_type.go_string}")
-        out: list[bytes] = []
+        out: list[Message] = []
         self._writers = [out]
-        b = bytearray()
+        ready = self._ready.get(go_type)
+        if ready is None:
+            ready = self._prepare(out, go_type)
+        id_bytes, put, _ = ready
+        b = Message(id_bytes)
+        put(b, value)
+        out.append(b)
+        return out
+
+    def _prepare(self, out: list[Message], go_type: GoType) -> _Ready:
+        """First value of ``go_type`` on this stream: send its definitions, compile its writer."""
         base = base_type(go_type)
         if isinstance(base, UnsentType):
             raise GobEncodeError(f"gob: type {base.go_string} cannot be encoded")
-        self._send_type_descriptor(out, b, go_type)
-        put_int(b, self._sent[base])
-        self._encode_top(b, base, value)
-        _write_message(out, b)
-        return out
+        self._send_type_descriptor(out, Message(), go_type)
+        put = self._top_writer(base)
+        # Shared writers are exactly those of types no interface value can occur in.
+        ready = (_int_bytes(self._sent[base]), put, base in self.registry.writers)
+        self._ready[go_type] = ready
+        return ready
 
     # --- definitions -------------------------------------------------------------------------
 
-    def _send_type_descriptor(self, w: _Writer, b: bytearray, t: GoType) -> None:
+    def _send_type_descriptor(self, w: _Writer, b: Message, t: GoType) -> None:
         base = base_type(t)
         if base not in self._sent and not self._send_type(w, b, base):
             self._sent[base] = self.registry.type_id(base)
 
-    def _send_type(self, w: _Writer, b: bytearray, t: GoType) -> bool:
+    def _send_type(self, w: _Writer, b: Message, t: GoType) -> bool:
         base = base_type(t)
         if isinstance(base, MarshalerType | StructType | ArrayType | MapType) or (
             isinstance(base, SliceType) and builtin_id(base) is None
@@ -179,7 +247,7 @@ class Encoder:
             return self._send_actual_type(w, b, base)
         return False
 
-    def _send_actual_type(self, w: _Writer, b: bytearray, base: GoType) -> bool:
+    def _send_actual_type(self, w: _Writer, b: Message, base: GoType) -> bool:
         if base in self._sent:
             return False
         type_id = self.registry.type_id(base)
@@ -198,87 +266,69 @@ class Encoder:
             self._send_type(w, b, base.elem)
         return True
 
-    # --- values ------------------------------------------------------------------------------
+    # --- compiled writers --------------------------------------------------------------------
 
-    def _encode_top(self, b: bytearray, base: GoType, value: object) -> None:
-        """Go's Encoder.encode: a struct, or a singleton behind a zero delta."""
-        if isinstance(base, StructType):
-            self._struct(b, base, value)
-        else:
-            b.append(0)
-            self._value(b, base, value)
+    def _engine(self, t: GoType) -> Put:
+        """The writer for values of ``t`` (pointers stripped), compiled on first use.
 
-    def _struct(self, b: bytearray, t: StructType, value: object) -> None:
-        if t.fields and not any(f.sent for f in t.fields):
-            raise GobEncodeError(f"gob: type {t.go_string} has no exported fields")
-        field_num = -1
-        getter = _field_getter(t, value)
-        for index, field in enumerate(t.sent_fields):
-            v = getter(index, field.name)
-            ft = field.type
-            if isinstance(ft, PointerType):
-                if v is None:
-                    continue
-                ft = base_type(ft)
-            if _omitted(ft, v):
-                continue
-            put_uint(b, index - field_num)
-            field_num = index
-            self._value(b, ft, v)
-        b.append(0)
-
-    def _value(self, b: bytearray, t: GoType, value: object) -> None:
-        """The value's bytes with zeros sent (as inside arrays, maps and singletons)."""
+        A writer that can meet an interface value calls back into this stream (the concrete
+        type's definitions depend on what it has sent), so it is compiled per stream; any other
+        is compiled once per registry and shared, as Go shares its encEngines process-wide.
+        """
         t = base_type(t)
+        put = self._engines.get(t) or self.registry.writers.get(t)
+        if put is None:
+            engines = self._engines if holds_interface(t, set()) else self.registry.writers
+            put = self._compile_into(engines, t)
+        self._engines[t] = put
+        return put
+
+    def _compile_into(self, engines: dict[GoType, Put], t: GoType) -> Put:
+        if isinstance(t, StructType):
+            struct_t = t
+
+            def forward(b: Message, value: object) -> None:
+                engines[struct_t](b, value)
+
+            engines[t] = forward  # what a recursive field calls while ``t`` is being compiled
+        try:
+            put = engines[t] = self._compile(t)
+        except BaseException:
+            engines.pop(t, None)
+            self._engines.pop(t, None)  # a recursive field may have cached ``forward`` here
+            raise
+        return put
+
+    def _top_writer(self, base: GoType) -> Put:
+        """Go's Encoder.encode: a struct as it is, any other value as a singleton."""
+        put = self._engine(base)
+        if isinstance(base, StructType):
+            return put
+
+        def singleton(b: Message, value: object) -> None:
+            b.append(0)
+            put(b, value)
+
+        return singleton
+
+    def _compile(self, t: GoType) -> Put:
         if isinstance(t, BasicType):
-            _put_basic(b, t, value)
-        elif isinstance(t, StructType):
-            self._struct(b, t, value)
-        elif isinstance(t, SliceType | ArrayType):
-            self._array(b, t, value)
-        elif isinstance(t, MapType):
-            self._map(b, t, value)
-        elif isinstance(t, InterfaceType):
-            self._interface(b, value)
-        elif isinstance(t, MarshalerType):
-            if isinstance(value, GobMarshaled):
-                value = value.data
-            if not isinstance(value, bytes | bytearray | memoryview):
-                raise GobEncodeError(
-                    f"gob: {t.go_string} value must be its marshaled bytes, got "
-                    f"{type(value).__name__}"
-                )
-            put_bytes(b, value)
-        else:
-            raise GobEncodeError(f"gob: cannot encode a value of type {t.go_string}")
+            return basic_writer(t)
+        if isinstance(t, StructType):
+            return struct_writer(t, self._engine)
+        if isinstance(t, SliceType) and isinstance(t.elem, BasicType) and t.elem.kind is Kind.UINT8:
+            return basic_writer(BasicType(Kind.BYTES))  # Go sends any []uint8 as []byte
+        if isinstance(t, SliceType | ArrayType):
+            return array_writer(t, self._engine(t.elem))
+        if isinstance(t, MapType):
+            return map_writer(t, self._engine(t.key), self._engine(t.elem))
+        if isinstance(t, InterfaceType):
+            return self._interface
+        if isinstance(t, MarshalerType):
+            return marshaler_writer(t)
+        return refuse(f"gob: cannot encode a value of type {t.go_string}")
 
-    def _array(self, b: bytearray, t: SliceType | ArrayType, value: object) -> None:
-        if isinstance(t.elem, BasicType) and t.elem.kind is Kind.UINT8 and isinstance(t, SliceType):
-            _put_basic(b, BasicType(Kind.BYTES), value)
-            return
-        items = _sequence(t, value)
-        if isinstance(t, ArrayType) and len(items) != t.length:
-            raise GobEncodeError(f"gob: {t.go_string} needs {t.length} elements, got {len(items)}")
-        put_uint(b, len(items))
-        pointer_elem = isinstance(t.elem, PointerType)
-        for item in items:
-            if item is None and (pointer_elem or not _nil_allowed(t.elem)):
-                raise GobEncodeError("gob: encodeArray: nil element")
-            self._value(b, t.elem, item)
-
-    def _map(self, b: bytearray, t: MapType, value: object) -> None:
-        if value is None:
-            value = {}
-        if not isinstance(value, Mapping):
-            raise GobEncodeError(f"gob: {t.go_string} value must be a mapping, got {value!r:.60}")
-        put_uint(b, len(value))
-        for key, item in value.items():
-            for part, pt in ((key, t.key), (item, t.elem)):
-                if part is None and (isinstance(pt, PointerType) or not _nil_allowed(pt)):
-                    raise GobEncodeError("gob: encodeReflectValue: nil element")
-                self._value(b, pt, part)
-
-    def _interface(self, b: bytearray, value: object) -> None:
+    def _interface(self, b: Message, value: object) -> None:
         if value is None:
             put_uint(b, 0)
             return
@@ -298,101 +348,9 @@ class Encoder:
         self._send_type_descriptor(self._writers[-1], b, concrete)
         put_int(b, self._sent[base])
         self._writers.append(b)
-        data = bytearray()
+        data = Message()
         try:
-            self._encode_top(data, base, value.value)
+            self._top_writer(base)(data, value.value)
         finally:
             self._writers.pop()
         _write_message(b, data)
-
-
-def _field_getter(t: StructType, value: object) -> Callable[[int, str], object]:
-    if isinstance(value, GobStruct | Mapping):
-        mapping: Mapping[str, object] = value
-        return lambda _i, name: mapping.get(name)
-    python_names = getattr(t, "python_names", None)
-    if python_names is not None:
-        names: Sequence[str] = python_names
-        return lambda i, _name: getattr(value, names[i])
-    if value is None:
-        raise GobEncodeError(f"gob: cannot encode nil value of type {t.go_string}")
-    return lambda _i, name: getattr(value, name, None)
-
-
-def _nil_allowed(t: GoType) -> bool:
-    """Whether None is a value of ``t`` itself (nil slice, map or interface)."""
-    return isinstance(t, SliceType | MapType | InterfaceType)
-
-
-def _sequence(t: GoType, value: object) -> Sequence[object]:
-    if value is None:
-        return ()
-    if isinstance(value, list | tuple):
-        return value
-    raise GobEncodeError(f"gob: {t.go_string} value must be a list or tuple, got {value!r:.60}")
-
-
-def _omitted(t: GoType, v: object) -> bool:
-    """Go's zero test for a struct field (sendZero false), after pointer indirection."""
-    if isinstance(t, BasicType):
-        if t.kind in (Kind.STRING, Kind.BYTES):
-            return v is None or len(v) == 0  # type: ignore[arg-type]
-        if isinstance(v, float) and math.isnan(v):
-            return False
-        return v is None or v == 0
-    if isinstance(t, SliceType):
-        return v is None or len(v) == 0  # type: ignore[arg-type]
-    if isinstance(t, MapType | InterfaceType):
-        return v is None
-    if isinstance(t, MarshalerType):
-        return v is None  # Go's IsZero; a zero marshaler value is passed as None
-    return False  # structs (by value or through a non-nil pointer) and arrays are always sent
-
-
-def _put_basic(b: bytearray, t: BasicType, value: object) -> None:
-    kind = t.kind
-    if kind is Kind.STRING:
-        if not isinstance(value, str):
-            raise GobEncodeError(f"gob: {t.go_string} value must be str, got {value!r:.60}")
-        put_string(b, value)
-    elif kind is Kind.BYTES:
-        if value is None:
-            value = b""
-        if not isinstance(value, bytes | bytearray | memoryview):
-            raise GobEncodeError(f"gob: []byte value must be bytes, got {value!r:.60}")
-        put_bytes(b, value)
-    elif kind is Kind.BOOL:
-        if not isinstance(value, bool):
-            raise GobEncodeError(f"gob: bool value must be bool, got {value!r:.60}")
-        b.append(1 if value else 0)
-    elif kind in INT_RANGES:
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise GobEncodeError(f"gob: {t.go_string} value must be int, got {value!r:.60}")
-        low, high = INT_RANGES[kind]
-        if not low <= value <= high:
-            raise GobEncodeError(f"gob: {value} overflows {t.go_string}")
-        if kind in SIGNED_KINDS:
-            put_int(b, value)
-        else:
-            put_uint(b, value)
-    elif kind in (Kind.FLOAT32, Kind.FLOAT64):
-        put_uint(b, float_to_uint(_as_float(t, kind, value)))
-    else:
-        if not isinstance(value, complex | float | int) or isinstance(value, bool):
-            raise GobEncodeError(f"gob: {t.go_string} value must be complex, got {value!r:.60}")
-        c = complex(value)
-        part = Kind.FLOAT32 if kind is Kind.COMPLEX64 else Kind.FLOAT64
-        put_uint(b, float_to_uint(_as_float(t, part, c.real)))
-        put_uint(b, float_to_uint(_as_float(t, part, c.imag)))
-
-
-def _as_float(t: BasicType, kind: Kind, value: object) -> float:
-    if not isinstance(value, float | int) or isinstance(value, bool):
-        raise GobEncodeError(f"gob: {t.go_string} value must be float, got {value!r:.60}")
-    f = float(value)
-    if kind is Kind.FLOAT32 and math.isfinite(f):
-        try:
-            f = _FLOAT32.unpack(_FLOAT32.pack(f))[0]
-        except OverflowError:
-            raise GobEncodeError(f"gob: {value} overflows float32") from None
-    return f

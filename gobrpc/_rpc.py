@@ -89,6 +89,8 @@ class _Half:
     def __init__(self, registry: TypeRegistry, limits: Limits) -> None:
         self.decoder = Decoder(limits)
         self.encoder = Encoder(registry)
+        #: (local type, wire id) pairs this stream has found compatible (see ``structure``).
+        self._checked: set[tuple[GoType, int]] = set()
         self.state = ConnectionState.OPEN
         self._eof = False
         self._send_failed = False
@@ -172,7 +174,13 @@ class ServerConnection(_Half):
                     return self._close(self._eof_reason(), ConnectionState.CLOSED)
                 return NEED_DATA
             try:
-                request = structure(REQUEST, header.type_id, self.decoder.types, header.value)
+                request = structure(
+                    REQUEST,
+                    header.type_id,
+                    self.decoder.types,
+                    header.value,
+                    checked=self._checked,
+                )
             except GobDecodeError as exc:
                 return self._close(
                     f"rpc: server cannot decode request: {exc}", ConnectionState.ERROR
@@ -203,7 +211,11 @@ class ServerConnection(_Half):
             return self._expect_answer(BadCall(seq, service_method, error))
         try:
             value = structure(
-                self.methods[service_method], body.type_id, self.decoder.types, body.value
+                self.methods[service_method],
+                body.type_id,
+                self.decoder.types,
+                body.value,
+                checked=self._checked,
             )
         except GobDecodeError as exc:
             return self._expect_answer(BadCall(seq, service_method, str(exc)))
@@ -242,7 +254,7 @@ class ServerConnection(_Half):
         self._check_can_send()
         self._check_unanswered(seq)
         header = GobStruct.of("Response", {"ServiceMethod": service_method, "Seq": seq})
-        data = self.encoder.encode(RESPONSE, header) + self.encoder.encode(body_type, body)
+        data = self.encoder.encode_many([(RESPONSE, header), (body_type, body)])
         self._answer(seq)
         return data
 
@@ -256,9 +268,7 @@ class ServerConnection(_Half):
         header = GobStruct.of(
             "Response", {"ServiceMethod": service_method, "Seq": seq, "Error": error}
         )
-        return self.encoder.encode(RESPONSE, header) + self.encoder.encode(
-            INVALID_REQUEST, GobStruct.of("")
-        )
+        return self.encoder.encode_many([(RESPONSE, header), (INVALID_REQUEST, GobStruct.of(""))])
 
 
 class ClientConnection(_Half):
@@ -294,7 +304,7 @@ class ClientConnection(_Half):
             raise LocalProtocolError(_SHUT_DOWN)
         seq = self.next_seq
         header = GobStruct.of("Request", {"ServiceMethod": service_method, "Seq": seq})
-        data = self.encoder.encode(REQUEST, header) + self.encoder.encode(body_type, body)
+        data = self.encoder.encode_many([(REQUEST, header), (body_type, body)])
         self.next_seq += 1
         self._pending[seq] = reply_type
         return seq, data
@@ -330,7 +340,13 @@ class ClientConnection(_Half):
                     reason = "unexpected EOF"
                 return self._close(reason, ConnectionState.CLOSED)
             try:
-                response = structure(RESPONSE, header.type_id, self.decoder.types, header.value)
+                response = structure(
+                    RESPONSE,
+                    header.type_id,
+                    self.decoder.types,
+                    header.value,
+                    checked=self._checked,
+                )
             except GobDecodeError as exc:
                 return self._close(str(exc), ConnectionState.ERROR)
             assert isinstance(response, GobStruct)
@@ -355,7 +371,9 @@ class ClientConnection(_Half):
         if error:
             return ErrorReply(seq, service_method, error)
         try:
-            value = structure(reply_type, body.type_id, self.decoder.types, body.value)
+            value = structure(
+                reply_type, body.type_id, self.decoder.types, body.value, checked=self._checked
+            )
         except GobDecodeError as exc:
             self._queued.append(self._close(str(exc), ConnectionState.ERROR))
             return CallFailed(seq, f"reading body {exc}")

@@ -274,43 +274,124 @@ def _check_elements(
 
 
 def structure(
-    go_type: GoType, wire_id: int, types: Mapping[int, WireType], value: GobValue
+    go_type: GoType,
+    wire_id: int,
+    types: Mapping[int, WireType],
+    value: GobValue,
+    *,
+    checked: set[tuple[GoType, int]] | None = None,
 ) -> object:
     """Decode a generic value into ``go_type`` as Go would decode it into that Go type.
 
     Raises :class:`GobDecodeError` with Go's message when the wire type does not fit, or a value
     overflows its declared width. Structs bound to a class come back as instances of it.
+
+    ``checked`` remembers the (local type, wire id) pairs already found compatible on one stream
+    (a stream never redefines an id, so the answer cannot change); pass the same set for every
+    value of a stream, as Go compiles its decoder once per type and stream.
     """
-    _check(go_type, wire_id, types, set())
-    return _build(go_type, value, go_type.go_string)
+    if checked is None or (go_type, wire_id) not in checked:
+        _check(go_type, wire_id, types, set())
+        if checked is not None:
+            checked.add((go_type, wire_id))
+    build = _BUILDERS.get(go_type)
+    if build is None:
+        build = _builder(go_type, go_type.go_string)
+    return value if build is None else build(value)
 
 
-def _build(t: GoType, value: GobValue, name: str) -> object:
+#: What turns a decoded generic value into the local type's value; None where nothing does.
+_Builder = Callable[[GobValue], object]
+#: Builders of structs bound to classes, compiled once per struct type (they hold no stream state).
+_BUILDERS: dict[GoType, _Builder] = {}
+
+
+def _builder(t: GoType, name: str) -> _Builder | None:
+    """The builder for values of ``t``; ``name`` is the field named in range errors."""
     t = base_type(t)
-    if value is None:
-        return None
     if isinstance(t, StructType):
-        if not isinstance(value, GobStruct) or t.python_class is None:
+        if t.python_class is None:
+            return None
+        built = _BUILDERS.get(t)
+        if built is None:
+            built = _struct_builder(t, t.python_class)
+        return built
+    if isinstance(t, SliceType | ArrayType):
+        elem = _builder(t.elem, name)
+        if elem is None:
+            return None
+        sub = elem
+
+        def build_list(value: GobValue) -> object:
+            if isinstance(value, list):
+                return [None if v is None else sub(v) for v in value]
+            return value
+
+        return build_list
+    if isinstance(t, MapType):
+        key, item = _builder(t.key, name), _builder(t.elem, name)
+        if key is None and item is None:
+            return None
+
+        def build_map(value: GobValue) -> object:
+            if not isinstance(value, dict):
+                return value
+            return {
+                k if key is None or k is None else key(k): (
+                    v if item is None or v is None else item(v)
+                )
+                for k, v in value.items()
+            }
+
+        return build_map
+    if isinstance(t, BasicType) and t.kind in _NARROW_INTS:
+        low, high = INT_RANGES[t.kind]
+        message = f'value for "{name}" out of range'
+
+        def check_range(value: GobValue) -> object:
+            if isinstance(value, int) and not low <= value <= high:
+                raise GobDecodeError(message)
+            return value
+
+        return check_range
+    return None
+
+
+#: Integer kinds narrower than the wire's 64 bits: their values are range-checked when bound.
+_NARROW_INTS = frozenset(INT_RANGES) - {Kind.INT, Kind.INT64, Kind.UINT, Kind.UINT64, Kind.UINTPTR}
+
+
+def _struct_builder(t: StructType, cls: type) -> _Builder:
+    fields = t.sent_fields
+    attributes = t.python_names or ()
+    if len(attributes) != len(fields):
+        raise ValueError(
+            f"{t.go_string} binds {len(attributes)} attributes to {len(fields)} fields"
+        )
+
+    def forward(value: GobValue) -> object:
+        return _BUILDERS[t](value)
+
+    _BUILDERS[t] = forward  # what a recursive field calls while ``t`` is being compiled
+    try:
+        plan = {
+            f.name: (attribute, _builder(f.type, f.name))
+            for f, attribute in zip(fields, attributes, strict=True)
+        }
+    except BaseException:
+        del _BUILDERS[t]
+        raise
+
+    def build(value: GobValue) -> object:
+        if not isinstance(value, GobStruct):
             return value
         kwargs: dict[str, object] = {}
-        by_go_name = {f.name: f for f in t.sent_fields}
-        names = dict(zip((f.name for f in t.sent_fields), t.python_names or (), strict=True))
-        for go_name, field_value in value.fields:
-            local = by_go_name.get(go_name)
-            if local is None:
-                continue
-            kwargs[names[go_name]] = _build(local.type, field_value, go_name)
-        return t.python_class(**kwargs)
-    if isinstance(t, SliceType | ArrayType):
-        if isinstance(value, bytes):
-            return value
-        if isinstance(value, list):
-            return [_build(t.elem, v, name) for v in value]
-        return value
-    if isinstance(t, MapType) and isinstance(value, dict):
-        return {_build(t.key, k, name): _build(t.elem, v, name) for k, v in value.items()}
-    if isinstance(t, BasicType) and t.kind in INT_RANGES and isinstance(value, int):
-        low, high = INT_RANGES[t.kind]
-        if not low <= value <= high:
-            raise GobDecodeError(f'value for "{name}" out of range')
-    return value
+        for go_name, v in value.fields:
+            entry = plan.get(go_name)
+            if entry is not None:
+                attribute, sub = entry
+                kwargs[attribute] = v if sub is None or v is None else sub(v)
+        return cls(**kwargs)
+
+    _BUILDERS[t] = build
+    return build

@@ -12,12 +12,15 @@ shares one registry across streams produces the same ids as one Go process would
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator, Sequence
-from typing import TypeAlias
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
 
 from ._errors import GobEncodeError
+
+if TYPE_CHECKING:
+    from ._writers import Put
 
 __all__ = [
     "BOOL_ID",
@@ -77,6 +80,10 @@ FIRST_USER_ID_LEGACY = 65
 
 class Kind(enum.Enum):
     """The basic kinds; the value is Go's spelling of the predeclared type."""
+
+    # Members are singletons compared by identity; Enum's own __hash__ hashes the name in Python
+    # code, which showed in profiles of every lookup keyed by a Kind or a BasicType.
+    __hash__ = object.__hash__
 
     BOOL = "bool"
     INT = "int"
@@ -143,7 +150,7 @@ def _qualified(package: str, name: str) -> str:
     return f"{package}.{name}" if package else name
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class BasicType:
     """bool, the integer, float and complex kinds, string, and []byte; optionally named
     (``type Celsius float64``). Named or not, gob sends them under the predefined ids."""
@@ -165,7 +172,7 @@ class BasicType:
         return _qualified(self.package, self.name) if self.name else self.kind.value
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class InterfaceType:
     """Any interface type (``interface{}``, ``error``, ...): a registered name plus a value."""
 
@@ -183,7 +190,7 @@ class InterfaceType:
         return _qualified(self.package, self.name) if self.name else "interface {}"
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class UnsentType:
     """A chan or func type: a struct field of this type is never sent, as if unexported."""
 
@@ -208,7 +215,7 @@ class MarshalMethod(enum.Enum):
     TEXT_MARSHALER = "TextMarshaler"
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class MarshalerType:
     """A named type that marshals itself (``time.Time`` is a GobEncoder): opaque bytes."""
 
@@ -227,7 +234,7 @@ class MarshalerType:
         return _qualified(self.package, self.name)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class PointerType:
     """``*T``. gob flattens pointers: the value is sent as T, and a nil pointer is omitted."""
 
@@ -244,7 +251,7 @@ class PointerType:
         return "*" + self.elem.go_string
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class SliceType:
     """``[]T`` or a named slice type. A slice of uint8 is ``[]byte``: use BasicType(Kind.BYTES)."""
 
@@ -263,7 +270,7 @@ class SliceType:
         return _qualified(self.package, self.name) if self.name else "[]" + self.elem.go_string
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class ArrayType:
     """``[N]T``: always sent, every element included."""
 
@@ -285,7 +292,7 @@ class ArrayType:
         return f"[{self.length}]{self.elem.go_string}"
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class MapType:
     """``map[K]V``. An empty non-nil map is sent; a nil map is omitted."""
 
@@ -309,20 +316,24 @@ class MapType:
 
 @attrs.frozen
 class Field:
-    """One struct field in declaration order: Go name and Go type."""
+    """One struct field in declaration order: Go name and Go type.
+
+    ``exported`` and ``sent`` are worked out once here, because encoding and binding consult them
+    for every field of every value.
+    """
 
     name: str
     type: GoType
+    #: Go's isExported: the name starts with an upper-case letter.
+    exported: bool = attrs.field(init=False, eq=False, repr=False)
+    #: Go's isSent: exported, and not a chan or func (or pointer to one).
+    sent: bool = attrs.field(init=False, eq=False, repr=False)
 
-    @property
-    def sent(self) -> bool:
-        """Go's isSent: exported, and not a chan or func (or pointer to one)."""
-        return self.exported and not isinstance(base_type(self.type), UnsentType)
-
-    @property
-    def exported(self) -> bool:
-        """Go's isExported: the name starts with an upper-case letter."""
-        return self.name[:1].isupper()
+    def __attrs_post_init__(self) -> None:
+        exported = self.name[:1].isupper()
+        object.__setattr__(self, "exported", exported)
+        sent = exported and not isinstance(base_type(self.type), UnsentType)
+        object.__setattr__(self, "sent", sent)
 
 
 @attrs.define(eq=False, repr=False)
@@ -340,6 +351,8 @@ class StructType:
     #: each *sent* field, in order, and the class that decoded values are built as.
     python_names: tuple[str, ...] | None = None
     python_class: type | None = None
+    #: ``fields`` and the sent ones among them, recomputed when ``fields`` is replaced.
+    _sent: tuple[Sequence[Field], tuple[Field, ...]] | None = attrs.field(default=None, init=False)
 
     @property
     def go_name(self) -> str:
@@ -357,9 +370,12 @@ class StructType:
         return f"struct {{ {inner} }}"
 
     @property
-    def sent_fields(self) -> Iterator[Field]:
+    def sent_fields(self) -> tuple[Field, ...]:
         """The fields gob sends, in order; their position is their field number."""
-        return (f for f in self.fields if f.sent)
+        cache = self._sent
+        if cache is None or cache[0] is not self.fields:
+            cache = self._sent = (self.fields, tuple(f for f in self.fields if f.sent))
+        return cache[1]
 
     def __repr__(self) -> str:
         return f"StructType({self.go_string})"
@@ -407,7 +423,7 @@ def builtin_id(t: GoType) -> int | None:
 # --- definitions as they travel on the wire (wireType in type.go) --------------------------
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class WireField:
     """fieldType: a struct field's name and type id."""
 
@@ -415,7 +431,7 @@ class WireField:
     id: int
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class WireStruct:
     """structType: CommonType plus the sent fields in order."""
 
@@ -424,7 +440,7 @@ class WireStruct:
     fields: tuple[WireField, ...] = ()
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class WireSlice:
     """sliceType."""
 
@@ -433,7 +449,7 @@ class WireSlice:
     elem: int
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class WireArray:
     """arrayType."""
 
@@ -443,7 +459,7 @@ class WireArray:
     length: int
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class WireMap:
     """mapType."""
 
@@ -453,7 +469,7 @@ class WireMap:
     elem: int
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class WireMarshaler:
     """gobEncoderType under one of wireType's GobEncoderT / BinaryMarshalerT / TextMarshalerT."""
 
@@ -480,6 +496,10 @@ class TypeRegistry:
     An id is assigned the first time any encoder sharing the registry needs the type, and never
     changes; the name a type is first built with stays its wire name. Decoding never assigns ids.
     ``first_user_id`` is 64 for Go 1.21 and later, 65 for older Go (see the constants).
+
+    Like Go's table, which also keeps each type's compiled encoder, it holds :attr:`writers`: the
+    compiled writers of types that no interface value can occur in, so that every stream of the
+    process shares them and a new connection does not compile them again.
     """
 
     def __init__(self, first_user_id: int = FIRST_USER_ID_GO_1_21) -> None:
@@ -487,6 +507,8 @@ class TypeRegistry:
         self._nodes: dict[GoType, _Node] = {}
         self._by_id: dict[int, _Node] = {}
         self._next_id = first_user_id
+        #: Compiled writers shared by the encoders of this registry (filled by the encoders).
+        self.writers: dict[GoType, Put] = {}
 
     def __repr__(self) -> str:
         return f"TypeRegistry(first_user_id={self.first_user_id}, next_id={self._next_id})"

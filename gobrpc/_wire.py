@@ -33,6 +33,8 @@ _UINT64_MAX = (1 << 64) - 1
 _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1
 _DOUBLE = struct.Struct(">d")
+#: uint_bytes(n) for n < 128, made once: every small message's length prefix is one of these.
+_ONE_BYTE = tuple(bytes((n,)) for n in range(0x80))
 
 
 def put_uint(out: bytearray, n: int) -> None:
@@ -48,7 +50,13 @@ def put_uint(out: bytearray, n: int) -> None:
 
 
 def uint_bytes(n: int) -> bytes:
-    """gob's encoding of ``n`` as a new bytes object (for length prefixes)."""
+    """gob's encoding of ``n`` as a bytes object (for length prefixes)."""
+    if 0 <= n < 0x80:
+        return _ONE_BYTE[n]
+    if n < 0x100:
+        return bytes((0xFF, n))
+    if n < 0x10000:
+        return bytes((0xFE, n >> 8, n & 0xFF))
     out = bytearray()
     put_uint(out, n)
     return bytes(out)
@@ -90,13 +98,16 @@ def put_string(out: bytearray, s: str) -> None:
 class Reader:
     """Reads primitives from one complete gob message.
 
-    Running off the end raises :class:`GobDecodeError`: the framing already delivered the whole
-    message, so a short read means the message itself is corrupt.
+    ``data`` may be ``bytes`` or a ``memoryview`` of a receive buffer; what is read out is always
+    new ``bytes`` or ``str``, never a view, so a decoder may read a message in place (without
+    copying it out of its buffer) and then release the view. Running off the end raises
+    :class:`GobDecodeError`: the framing already delivered the whole message, so a short read
+    means the message itself is corrupt.
     """
 
     __slots__ = ("data", "end", "pos")
 
-    def __init__(self, data: bytes, pos: int = 0, end: int | None = None) -> None:
+    def __init__(self, data: bytes | memoryview, pos: int = 0, end: int | None = None) -> None:
         self.data = data
         self.pos = pos
         self.end = len(data) if end is None else end
@@ -142,12 +153,39 @@ class Reader:
                 f"gob: length {n} at offset {pos} exceeds the {self.end - pos} bytes left"
             )
         self.pos = pos + n
-        return self.data[pos : pos + n]
+        chunk = self.data[pos : pos + n]
+        return chunk if type(chunk) is bytes else bytes(chunk)
 
     def read_bytes(self) -> bytes:
-        """Read a length-prefixed byte string."""
-        return self.read_raw(self.read_uint())
+        """Read a length-prefixed byte string (a copy: the one copy a payload costs)."""
+        data, pos = self.data, self.pos
+        if pos < self.end and (n := data[pos]) < 0x80:  # one-byte length, inline
+            pos += 1
+        else:
+            n = self.read_uint()
+            pos = self.pos
+        if n > self.end - pos:
+            raise GobDecodeError(
+                f"gob: length {n} at offset {pos} exceeds the {self.end - pos} bytes left"
+            )
+        self.pos = pos + n
+        chunk = data[pos : pos + n]
+        return chunk if type(chunk) is bytes else bytes(chunk)
 
     def read_string(self) -> str:
         """Read a length-prefixed string (non-UTF-8 bytes kept as surrogate escapes)."""
-        return self.read_raw(self.read_uint()).decode("utf-8", STRING_ERRORS)
+        data, pos = self.data, self.pos
+        if pos < self.end and (n := data[pos]) < 0x80:  # one-byte length, inline
+            pos += 1
+        else:
+            n = self.read_uint()
+            pos = self.pos
+        if n > self.end - pos:
+            raise GobDecodeError(
+                f"gob: length {n} at offset {pos} exceeds the {self.end - pos} bytes left"
+            )
+        self.pos = pos + n
+        chunk = data[pos : pos + n]
+        if type(chunk) is bytes:
+            return chunk.decode("utf-8", STRING_ERRORS)
+        return str(chunk, "utf-8", STRING_ERRORS)

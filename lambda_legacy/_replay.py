@@ -130,8 +130,8 @@ class CallOutcome:
     message: int | None = None
     detail: str = ""
     #: The dump tool's records of each side's reply (``python -m gobrpc dump --rpc``).
-    expected_decoded: tuple[dict[str, object], ...] = ()
-    actual_decoded: tuple[dict[str, object], ...] = ()
+    expected_decoded: tuple[Mapping[str, object], ...] = ()
+    actual_decoded: tuple[Mapping[str, object], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -162,7 +162,7 @@ def _first_difference(expected: bytes, actual: bytes) -> int:
     return min(len(expected), len(actual))
 
 
-def _records_between(stream: bytes, start: int, end: int) -> list[dict[str, object]]:
+def _records_between(stream: bytes, start: int, end: int) -> list[Mapping[str, object]]:
     """The dump tool's records (values, definitions, errors) of ``stream[start:end]``."""
     return [
         record
@@ -175,7 +175,7 @@ def _int(value: object) -> int:
     return value if isinstance(value, int) else 0
 
 
-def _values(records: list[dict[str, object]]) -> list[object]:
+def _values(records: Sequence[Mapping[str, object]]) -> list[object]:
     return [r.get("value") for r in records if r.get("kind") == "value"]
 
 
