@@ -1,51 +1,143 @@
-"""``lambda-legacy invoke``: invoke a go1.x function once, as Lambda's go1.x service does."""
+"""``lambda-legacy invoke``: play Lambda's go1.x service for one function on this machine.
+
+With ``-- EXECUTABLE [ARGS...]`` the function is started in a process group of its own, in our
+working directory (also ``LAMBDA_TASK_ROOT``), with our environment plus what a go1.x function
+sees: ``_LAMBDA_SERVER_PORT`` (a free port), ``_HANDLER``, ``AWS_LAMBDA_FUNCTION_NAME``,
+``_VERSION``, ``_MEMORY_SIZE``, ``AWS_LAMBDA_LOG_GROUP_NAME``, ``_LOG_STREAM_NAME``,
+``AWS_REGION``, ``AWS_DEFAULT_REGION``, ``AWS_EXECUTION_ENV``, ``TZ=:UTC``, ``LANG``, then the
+``--env`` variables. With ``--port`` a running function is invoked and nothing is started.
+
+One event (``--event``): the payload goes to stdout; on failure the error JSON the caller would
+see goes to stderr as the last line, after a sentence saying what went wrong if the platform (not
+the function) gave up. Exit status 0, or 1 for any failed invoke, 2 for bad usage.
+
+What the platform reports: past ``--timeout`` the process group is killed and the error is
+Sandbox.Timedout ``Task timed out after N.NN seconds``; a process that exits is
+Runtime.ExitError ``Runtime exited with error: exit status N``; an executable that cannot be
+started is Runtime.InvalidEntrypoint; a function that does not answer Ping within
+``--init-timeout`` is killed and reported as timed out. After a crash, a timeout or a reply with
+ShouldExit (an aws-lambda-go panic) the next event gets a fresh process.
+
+Several events (``--events``, JSON lines): each is invoked in turn on one warm process, as Lambda
+reuses an instance. stdout gets one line per event: the payload, or the error JSON for a failed
+invoke. stderr gets Lambda's ``START``/``END``/``REPORT`` lines around each invoke (``Init
+Duration`` on cold starts; ``Max Memory Used`` is the peak RSS, ``VmHWM``, of the process group
+leader, left out when unknown, as for a function we did not start). Exit status 1 if any invoke
+failed.
+
+The function's own stdout and stderr always go to our stderr, so stdout stays clean for pipes.
+SIGTERM or SIGHUP ends the function's process group and exits with 128 + the signal number.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
+import math
 import os
 import signal
-import socket
 import sys
-import time
-import uuid
+from collections.abc import AsyncIterator
 
 import trio
 
-from runtime._client import connect_function
-from runtime._messages import InvokeRequest, InvokeRequest_Timestamp
+from ._invocation import Invocation
+from ._service import (
+    DEFAULT_INIT_TIMEOUT,
+    DEFAULT_MEMORY_SIZE,
+    DEFAULT_TIMEOUT,
+    FunctionConfiguration,
+    FunctionService,
+    InvokeOutcome,
+    open_service,
+)
+from ._service_errors import timed_out_log_line
 
-__all__ = ["add_parser"]
+__all__ = ["add_parser", "report_line"]
+
+_PROG = "lambda-legacy invoke"
+#: Signals that end the command cleanly: the function's process group is killed first. (SIGINT
+#: does the same through KeyboardInterrupt; SIGKILL leaves the function running, as it would
+#: leave any supervisor's children.)
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``invoke`` and its options."""
-    invoke = commands.add_parser("invoke", help="invoke a go1.x function once, as the service")
-    invoke.add_argument("--event", help="event JSON, a file name, or - for stdin (default {})")
-    invoke.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
-    invoke.add_argument("--memory", type=int, default=128, help="memory size in MB (default 128)")
+    invoke = commands.add_parser(
+        "invoke",
+        help="invoke a go1.x function as Lambda's go1.x service does",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    events = invoke.add_mutually_exclusive_group()
+    events.add_argument(
+        "--event", help="event: JSON text, a file name, or - for stdin (default {})"
+    )
+    events.add_argument(
+        "--events", metavar="FILE", help="JSON lines, one event per line (- for stdin)"
+    )
+    invoke.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per invoke (default 3)"
+    )
+    invoke.add_argument(
+        "--init-timeout",
+        type=float,
+        default=DEFAULT_INIT_TIMEOUT,
+        help="seconds from start until Function.Ping is answered (default 10)",
+    )
+    invoke.add_argument(
+        "--memory", type=int, default=DEFAULT_MEMORY_SIZE, help="memory size in MB (default 128)"
+    )
+    invoke.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="set a variable in the function's environment (repeatable)",
+    )
     invoke.add_argument("--name", default="function", help="function name (default function)")
+    invoke.add_argument("--client-context", metavar="JSON", help="the mobile client context")
+    invoke.add_argument("--identity-id", default="", help="Cognito identity id")
+    invoke.add_argument("--identity-pool-id", default="", help="Cognito identity pool id")
     invoke.add_argument("--port", type=int, help="invoke a function already listening here")
     invoke.add_argument("command", nargs="*", help="-- EXECUTABLE [ARGS...] to start")
     invoke.set_defaults(run=run)
 
 
+def _usage(message: str) -> int:
+    print(f"{_PROG}: {message}", file=sys.stderr)
+    return 2
+
+
 def run(args: argparse.Namespace) -> int:
-    if not args.command and args.port is None:
-        print("lambda-legacy invoke: give --port P or -- EXECUTABLE [ARGS...]", file=sys.stderr)
+    """Run the verb; returns the exit status."""
+    if bool(args.command) == (args.port is not None):
+        return _usage("give --port P or -- EXECUTABLE [ARGS...], not both")
+    environment: dict[str, str] = {}
+    for item in args.env:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            return _usage(f"--env wants NAME=VALUE, got {item!r}")
+        environment[name] = value
+    for option in ("timeout", "init_timeout"):
+        value = getattr(args, option)
+        if not (value > 0 and math.isfinite(value)):
+            return _usage(f"--{option.replace('_', '-')} must be a positive number of seconds")
+    configuration = FunctionConfiguration(
+        function_name=args.name,
+        memory_size=args.memory,
+        timeout=args.timeout,
+        init_timeout=args.init_timeout,
+        environment=environment,
+    )
+    try:
+        return trio.run(_main, args, configuration)
+    except OSError as exc:
+        print(f"{_PROG}: {exc}", file=sys.stderr)
         return 2
-    return trio.run(_invoke, args)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _event_bytes(event: str | None) -> bytes:
+def _read_event(event: str | None) -> bytes:
     if event is None:
         return b"{}"
     if event == "-":
@@ -56,55 +148,112 @@ def _event_bytes(event: str | None) -> bytes:
     return event.encode()
 
 
-async def _invoke(args: argparse.Namespace) -> int:
-    payload = _event_bytes(args.event)
-    deadline_ns = time.time_ns() + int(args.timeout * 1e9)
-    request = InvokeRequest(
+def _invocation(args: argparse.Namespace, payload: bytes) -> Invocation:
+    return Invocation(
         payload=payload,
-        request_id=str(uuid.uuid4()),
-        deadline=InvokeRequest_Timestamp(
-            seconds=deadline_ns // 1_000_000_000, nanos=deadline_ns % 1_000_000_000
-        ),
-        invoked_function_arn=f"arn:aws:lambda:us-east-1:000000000000:function:{args.name}",
+        client_context=(args.client_context or "").encode(),
+        cognito_identity_id=args.identity_id,
+        cognito_identity_pool_id=args.identity_pool_id,
     )
-    process = None
-    port = args.port
-    async with trio.open_nursery() as nursery:
-        if args.command:
-            port = _free_port()
-            env = dict(os.environ)
-            env.update(
-                _LAMBDA_SERVER_PORT=str(port),
-                AWS_LAMBDA_FUNCTION_NAME=args.name,
-                AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
-                AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(args.memory),
-            )
-            process = await nursery.start(
-                lambda task_status: trio.run_process(
-                    args.command,
-                    env=env,
-                    stdout=sys.stderr.fileno(),
-                    check=False,
-                    start_new_session=True,
-                    task_status=task_status,
-                )
-            )
-        try:
-            async with connect_function(port, timeout=args.timeout) as client:
-                response = await client.invoke(request)
-        finally:
-            if process is not None and process.returncode is None:
-                os.killpg(process.pid, signal.SIGKILL)
-    if response.error is not None:
-        error = response.error
-        body: dict[str, object] = {"errorMessage": error.message}
-        if error.type:
-            body["errorType"] = error.type
-        if error.stack_trace:
-            body["stackTrace"] = [
-                {"path": f.path, "line": f.line, "label": f.label} for f in error.stack_trace
-            ]
-        print(json.dumps(body), file=sys.stderr)
-        return 1
-    sys.stdout.buffer.write(response.payload + b"\n")
-    return 0
+
+
+async def _lines(source: str) -> AsyncIterator[bytes]:
+    stream = (
+        trio.wrap_file(sys.stdin.buffer) if source == "-" else await trio.open_file(source, "rb")
+    )
+    try:
+        async for line in stream:
+            if line.strip():
+                yield line.rstrip(b"\r\n")
+    finally:
+        if source != "-":
+            await stream.aclose()
+
+
+async def _main(args: argparse.Namespace, configuration: FunctionConfiguration) -> int:
+    """Invoke, unless SIGTERM or SIGHUP comes first: then end the function and exit 128 + N."""
+    status: list[int] = []
+    with trio.open_signal_receiver(*_STOP_SIGNALS) as signals:
+        async with trio.open_nursery() as nursery:
+
+            async def invoke() -> None:
+                status.append(await _invoke_all(args, configuration))
+                nursery.cancel_scope.cancel()
+
+            async def stop() -> None:
+                async for number in signals:
+                    status.append(128 + number)
+                    nursery.cancel_scope.cancel()
+                    return
+
+            nursery.start_soon(invoke)
+            nursery.start_soon(stop)
+    return status[0]
+
+
+async def _invoke_all(args: argparse.Namespace, configuration: FunctionConfiguration) -> int:
+    async with open_service(configuration, command=args.command, port=args.port) as service:
+        if args.events is None:
+            return await _invoke_one(service, _invocation(args, _read_event(args.event)))
+        status = 0
+        async for line in _lines(args.events):
+            if not await _invoke_logged(service, _invocation(args, line)):
+                status = 1
+        return status
+
+
+def _write_stdout(data: bytes) -> None:
+    sys.stdout.buffer.write(data + b"\n")
+    sys.stdout.buffer.flush()
+
+
+def _log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+async def _invoke_one(service: FunctionService, invocation: Invocation) -> int:
+    outcome = await service.invoke(invocation)
+    if outcome.error is None:
+        _write_stdout(outcome.payload or b"")
+        return 0
+    if outcome.detail:
+        _log(f"{_PROG}: {outcome.detail}")
+    _log(outcome.error.to_json())
+    return 1
+
+
+async def _invoke_logged(service: FunctionService, invocation: Invocation) -> bool:
+    _log(f"START RequestId: {invocation.request_id} Version: {service.configuration.version}")
+    outcome = await service.invoke(invocation)
+    if outcome.detail:
+        _log(f"{_PROG}: {outcome.detail}")
+    _log(f"END RequestId: {outcome.request_id}")
+    _log(report_line(outcome, service.configuration))
+    if outcome.timed_out:
+        _log(timed_out_log_line(outcome.request_id, outcome.duration))
+    if outcome.error is None:
+        _write_stdout(outcome.payload or b"")
+        return True
+    _write_stdout(outcome.error.to_json().encode())
+    return False
+
+
+def report_line(outcome: InvokeOutcome, configuration: FunctionConfiguration) -> str:
+    """Lambda's ``REPORT`` line for one invoke, tab-separated as Lambda writes it.
+
+    Billed Duration is the duration rounded up to the millisecond (Lambda's billing since
+    December 2020), never more than the timeout; Init Duration appears on cold starts only.
+    """
+    duration_ms = outcome.duration * 1000
+    billed_ms = min(math.ceil(duration_ms), math.ceil(configuration.timeout * 1000))
+    fields = [
+        f"REPORT RequestId: {outcome.request_id}",
+        f"Duration: {duration_ms:.2f} ms",
+        f"Billed Duration: {billed_ms} ms",
+        f"Memory Size: {configuration.memory_size} MB",
+    ]
+    if outcome.max_memory_kib is not None:
+        fields.append(f"Max Memory Used: {math.ceil(outcome.max_memory_kib / 1024)} MB")
+    if outcome.init_duration is not None:
+        fields.append(f"Init Duration: {outcome.init_duration * 1000:.2f} ms")
+    return "\t".join(fields) + "\t"

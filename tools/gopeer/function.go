@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -23,6 +26,8 @@ import (
 //	sleep    sleeps event.ms milliseconds, then echoes  ({"ms": 100})
 //	crash    os.Exit(3) in the middle of the invoke
 //	context  returns contextReport (below) as JSON
+//	script   does what the event says (scriptEvent below), so that one process
+//	         can be driven through several behaviours in a row
 var handlers = map[string]interface{}{
 	"echo": func(ctx context.Context, ev json.RawMessage) (json.RawMessage, error) {
 		return ev, nil
@@ -74,6 +79,78 @@ var handlers = map[string]interface{}{
 		}
 		return r, nil
 	},
+	"script": runScript,
+}
+
+// scriptEvent is the event of the script handler. Action:
+//
+//	echo    returns the event
+//	error   returns errors.New("boom")
+//	panic   panic("oops") (aws-lambda-go replies with ShouldExit set)
+//	sleep   prints "pids <own pid> <child pid or 0>" on stdout, sleeps Ms
+//	        milliseconds, then returns the event; with Spawn it first starts
+//	        "sleep 60" as a child, which stays in the function's process group
+//	crash   os.Exit(Code)
+//	count   returns {"pid": <own pid>, "invocations": <script invokes so far>}
+//	stdout  writes Bytes bytes ("x", a newline every 100) to stdout and
+//	        returns {"written": Bytes}
+type scriptEvent struct {
+	Action string `json:"action"`
+	Ms     int    `json:"ms"`
+	Code   int    `json:"code"`
+	Bytes  int    `json:"bytes"`
+	Spawn  bool   `json:"spawn"`
+}
+
+// scriptInvocations counts the script handler's invokes in this process.
+var scriptInvocations int
+
+func runScript(ctx context.Context, ev json.RawMessage) (json.RawMessage, error) {
+	scriptInvocations++
+	var in scriptEvent
+	if err := json.Unmarshal(ev, &in); err != nil {
+		return nil, err
+	}
+	switch in.Action {
+	case "echo":
+		return ev, nil
+	case "error":
+		return nil, errors.New("boom")
+	case "panic":
+		panic("oops")
+	case "sleep":
+		child := 0
+		if in.Spawn {
+			cmd := exec.Command("sleep", "60")
+			if err := cmd.Start(); err != nil {
+				return nil, err
+			}
+			child = cmd.Process.Pid
+		}
+		fmt.Printf("pids %d %d\n", os.Getpid(), child)
+		time.Sleep(time.Duration(in.Ms) * time.Millisecond)
+		return ev, nil
+	case "crash":
+		os.Exit(in.Code)
+	case "count":
+		return json.Marshal(map[string]int{"pid": os.Getpid(), "invocations": scriptInvocations})
+	case "stdout":
+		line := append(bytes.Repeat([]byte("x"), 99), '\n')
+		w := bufio.NewWriterSize(os.Stdout, 1<<16)
+		for left := in.Bytes; left > 0; left -= len(line) {
+			if left < len(line) {
+				line = line[:left]
+			}
+			if _, err := w.Write(line); err != nil {
+				return nil, err
+			}
+		}
+		if err := w.Flush(); err != nil {
+			return nil, err
+		}
+		return json.Marshal(map[string]int{"written": in.Bytes})
+	}
+	return nil, fmt.Errorf("unknown action %q", in.Action)
 }
 
 // contextReport is what the context handler returns.
@@ -96,7 +173,7 @@ type contextReport struct {
 
 func runFunction(args []string) {
 	fs := flag.NewFlagSet("function", flag.ExitOnError)
-	name := fs.String("handler", "echo", "handler: echo, error, panic, sleep, crash, context")
+	name := fs.String("handler", "echo", "handler: echo, error, panic, sleep, crash, context, script")
 	_ = fs.Parse(args)
 	h, ok := handlers[*name]
 	if !ok {

@@ -1,0 +1,319 @@
+"""Our go1.x client next to Go's net/rpc client, against one aws-lambda-go server, in one run.
+
+    python3 -m benchmarks.client [--quick] [--rounds N]
+
+Starts ``gopeer function --handler echo`` (aws-lambda-go v1.54.0 in RPC mode) once, then, round by
+round and alternating, times sequential invokes from
+
+- Go: ``gopeer client --latency`` (net/rpc's ``Client.Call``, one connection);
+- ours, trio: ``runtime._client.FunctionClient.invoke``, the client behind ``lambda-legacy invoke``;
+- ours, blocking: ``lambda_legacy._sync_client.BlockingFunctionClient.invoke`` (``connect_sync``).
+
+Each call is timed from just before the call to its return, the request built beforehand, after
+unmeasured warm-up calls; the payload is the JSON object ``{"data":"aaa..."}`` of exactly 100
+bytes or 1 MiB, and every reply is checked to be the request's payload. Printed: p50 and p99 in
+microseconds (median over the rounds), the ratio ours/Go, and the spread of the per-round p50s.
+Goal (issue 4): within 1.5x of Go's client.
+
+Then ``lambda-legacy invoke`` end to end for one event (``python3 -m lambda_legacy invoke --events
+FILE -- gopeer function --handler echo``, one line in FILE, so that Lambda's REPORT line gives the
+split): wall time of the whole command, the time from exec of the function to its first answered
+Ping (``Init Duration``), the invoke (``Duration``), and the rest (our own interpreter start, the
+process teardown). Next to it, Go's client doing the same start-up (``gopeer client --cold-start
+--retry 5ms``: exec of the function to the first answered Ping, with the service's 5 ms retry).
+
+Never asserts a timing. The machine is shared: the load average is printed before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import attrs
+import trio
+
+from lambda_legacy._sync_client import BlockingFunctionClient, dial_blocking
+from runtime._client import connect_function
+from runtime._messages import InvokeRequest, InvokeRequest_Timestamp
+
+from ._report import format_table, percentile, spread
+
+__all__ = ["main"]
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOLS = ROOT / "tools"
+GOPEER = TOOLS / "bin" / "gopeer"
+
+#: The small and the large event of issue 4.
+SIZES = (100, 1 << 20)
+#: Goal: our p50 and p99 within this factor of Go's.
+GOAL_RATIO = 1.5
+#: Sequential invokes per round, and unmeasured ones before them, by payload size.
+COUNTS = {100: (2000, 200), 1 << 20: (100, 10)}
+QUICK_COUNTS = {100: (300, 30), 1 << 20: (20, 3)}
+#: How long any one client may take to connect (the function is already running).
+CONNECT_TIMEOUT = 10.0
+
+
+@attrs.frozen
+class Round:
+    """One round of one client at one size: percentiles in microseconds."""
+
+    p50: float
+    p99: float
+
+
+def build_go() -> None:
+    """Build tools/bin/gopeer (the function and the Go client)."""
+    subprocess.run(["go", "build", "-o", "bin/", "./gopeer"], cwd=TOOLS, check=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def payload_of(size: int) -> bytes:
+    """``{"data":"aaa..."}`` of exactly ``size`` bytes, as ``gopeer client --latency`` sends."""
+    frame = len(b'{"data":""}')
+    return b'{"data":"' + b"a" * (size - frame) + b'"}'
+
+
+def requests(payload: bytes, total: int) -> list[InvokeRequest]:
+    """Requests like the Go client's: payload, request id, a deadline 60 s ahead."""
+    deadline_ns = time.time_ns() + 60 * 1_000_000_000
+    deadline = InvokeRequest_Timestamp(
+        seconds=deadline_ns // 1_000_000_000, nanos=deadline_ns % 1_000_000_000
+    )
+    return [
+        InvokeRequest(payload=payload, request_id=f"bench-{i}", deadline=deadline)
+        for i in range(total)
+    ]
+
+
+def summarise(samples_ns: Sequence[int]) -> Round:
+    micros = [s / 1000 for s in samples_ns]
+    return Round(p50=percentile(micros, 0.5), p99=percentile(micros, 0.99))
+
+
+def run_go(port: int, size: int, count: int, warmup: int) -> Round:
+    out = subprocess.run(
+        [
+            *(str(GOPEER), "client", "--port", str(port), "--latency"),
+            *("--count", str(count), "--warmup", str(warmup), "--payload-bytes", str(size)),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report = json.loads(out.stdout)
+    assert report["errors"] == 0, report
+    return Round(p50=report["p50_us"], p99=report["p99_us"])
+
+
+def run_trio(port: int, size: int, count: int, warmup: int) -> Round:
+    payload = payload_of(size)
+    todo = requests(payload, warmup + count)
+
+    async def timed() -> list[int]:
+        samples: list[int] = []
+        async with connect_function(port, timeout=CONNECT_TIMEOUT) as client:
+            for i, request in enumerate(todo):
+                start = time.perf_counter_ns()
+                response = await client.invoke(request)
+                elapsed = time.perf_counter_ns() - start
+                assert response.error is None
+                assert response.payload == payload
+                if i >= warmup:
+                    samples.append(elapsed)
+        return samples
+
+    return summarise(trio.run(timed))
+
+
+def run_blocking(port: int, size: int, count: int, warmup: int) -> Round:
+    payload = payload_of(size)
+    todo = requests(payload, warmup + count)
+    deadline = time.monotonic() + CONNECT_TIMEOUT
+    client = BlockingFunctionClient(dial_blocking("127.0.0.1", port, deadline))
+    samples: list[int] = []
+    try:
+        client.ping_until_answered(deadline)
+        for i, request in enumerate(todo):
+            start = time.perf_counter_ns()
+            response = client.invoke(request, timeout=CONNECT_TIMEOUT)
+            elapsed = time.perf_counter_ns() - start
+            assert response.error is None
+            assert response.payload == payload
+            if i >= warmup:
+                samples.append(elapsed)
+    finally:
+        client.close()
+    return summarise(samples)
+
+
+Runner = Callable[[int, int, int, int], Round]
+CLIENTS: tuple[tuple[str, Runner], ...] = (
+    ("Go net/rpc", run_go),
+    ("ours, trio", run_trio),
+    ("ours, blocking", run_blocking),
+)
+
+
+def latency_table(results: dict[tuple[str, int], list[Round]]) -> str:
+    rows: list[list[object]] = []
+    for size in SIZES:
+        go = results[("Go net/rpc", size)]
+        go_p50 = statistics.median(r.p50 for r in go)
+        go_p99 = statistics.median(r.p99 for r in go)
+        for name, _ in CLIENTS:
+            rounds = results[(name, size)]
+            p50 = statistics.median(r.p50 for r in rounds)
+            p99 = statistics.median(r.p99 for r in rounds)
+            ratio = "" if name == "Go net/rpc" else f"{p50 / go_p50:.2f}x / {p99 / go_p99:.2f}x"
+            met = "" if name == "Go net/rpc" else ("yes" if p50 / go_p50 <= GOAL_RATIO else "no")
+            rows.append(
+                [
+                    _size(size),
+                    name,
+                    f"{p50:,.1f}",
+                    f"{p99:,.1f}",
+                    ratio,
+                    met,
+                    spread([r.p50 for r in rounds]),
+                ]
+            )
+    header = ["event", "client", "p50 µs", "p99 µs", "p50 / p99 vs Go", "p50 ≤ 1.5x?", "spread"]
+    return format_table(header, rows)
+
+
+def _size(size: int) -> str:
+    return f"{size} B" if size < 1024 else f"{size >> 20} MiB"
+
+
+_REPORT = re.compile(r"Duration: ([\d.]+) ms\t.*Init Duration: ([\d.]+) ms")
+
+
+def run_end_to_end(runs: int) -> list[tuple[float, float, float]]:
+    """(wall, init, invoke) in ms for ``runs`` one-event ``lambda-legacy invoke`` commands."""
+    results = []
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl") as events:
+        events.write('{"hello":"go1.x"}\n')
+        events.flush()
+        command = [sys.executable, "-m", "lambda_legacy", "invoke", "--events", events.name]
+        command += ["--", str(GOPEER), "function", "--handler", "echo"]
+        for _ in range(runs):
+            start = time.perf_counter_ns()
+            out = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
+            wall = (time.perf_counter_ns() - start) / 1e6
+            assert out.stdout == '{"hello":"go1.x"}\n', out
+            match = _REPORT.search(out.stderr)
+            assert match is not None, out.stderr
+            results.append((wall, float(match[2]), float(match[1])))
+    return results
+
+
+def run_go_cold_start(runs: int) -> list[float]:
+    """ms from exec of the Go function to its first answered Ping, Go's client retrying at 5 ms."""
+    results = []
+    for _ in range(runs):
+        port = free_port()
+        client = subprocess.Popen(
+            [str(GOPEER), "client", "--port", str(port), "--cold-start", "--retry", "5ms"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert client.stdout is not None
+        json.loads(client.stdout.readline())  # the client is dialling
+        env = {**os.environ, "_LAMBDA_SERVER_PORT": str(port)}
+        exec_ns = time.time_ns()
+        function = subprocess.Popen([str(GOPEER), "function", "--handler", "echo"], env=env)
+        try:
+            answered = json.loads(client.stdout.readline())["first_ping_unix_ns"]
+            assert client.wait() == 0
+        finally:
+            function.kill()
+            function.wait()
+        results.append((answered - exec_ns) / 1e6)
+    return results
+
+
+def end_to_end_table(e2e: list[tuple[float, float, float]], go_cold: list[float]) -> str:
+    def cell(values: Sequence[float]) -> str:
+        return f"{statistics.median(values):.1f} ({min(values):.1f} to {max(values):.1f})"
+
+    walls = [w for w, _, _ in e2e]
+    inits = [i for _, i, _ in e2e]
+    invokes = [d for _, _, d in e2e]
+    rest = [w - i - d for w, i, d in e2e]
+    rows = [
+        ["lambda-legacy invoke, whole command (wall)", cell(walls)],
+        ["  before the first Ping: exec of the function → Ping answered", cell(inits)],
+        ["  the invoke (REPORT Duration)", cell(invokes)],
+        ["  the rest: our interpreter start, imports, teardown", cell(rest)],
+        ["Go client, exec of the function → Ping answered (5 ms retry)", cell(go_cold)],
+    ]
+    return format_table(["one event, gopeer echo", "ms: median (min to max)"], rows)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the benchmark and print the tables."""
+    parser = argparse.ArgumentParser(prog="python3 -m benchmarks.client", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="2 short rounds: a smoke run")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds, the clients alternating")
+    parser.add_argument("--runs", type=int, default=10, help="end-to-end commands to time")
+    args = parser.parse_args(argv)
+    rounds, counts, runs = (2, QUICK_COUNTS, 3) if args.quick else (args.rounds, COUNTS, args.runs)
+
+    build_go()
+    load_before = os.getloadavg()
+    port = free_port()
+    server = subprocess.Popen(
+        [str(GOPEER), "function", "--handler", "echo"],
+        env={**os.environ, "_LAMBDA_SERVER_PORT": str(port)},
+    )
+    results: dict[tuple[str, int], list[Round]] = {}
+    try:
+        for _ in range(rounds):
+            for size in SIZES:
+                count, warmup = counts[size]
+                for name, runner in CLIENTS:
+                    results.setdefault((name, size), []).append(runner(port, size, count, warmup))
+    finally:
+        server.kill()
+        server.wait()
+    e2e = run_end_to_end(runs)
+    go_cold = run_go_cold_start(runs)
+    load_after = os.getloadavg()
+
+    version = subprocess.run(["go", "version"], capture_output=True, text=True, check=True)
+    go_version = version.stdout.strip()
+    print(
+        f"{go_version}; {platform.python_implementation()} {platform.python_version()}, "
+        f"trio {trio.__version__}; {os.cpu_count()} CPUs, load {load_before[0]:.2f} before, "
+        f"{load_after[0]:.2f} after; {rounds} rounds, clients alternating; invokes per round "
+        + ", ".join(f"{_size(s)}: {c[0]} (+{c[1]} warm-up)" for s, c in counts.items())
+        + "\n"
+    )
+    print(latency_table(results))
+    print()
+    print(f"{runs} runs each:\n")
+    print(end_to_end_table(e2e, go_cold))
+
+
+if __name__ == "__main__":
+    main()
