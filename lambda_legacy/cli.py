@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from lambda_legacy import _cmd_bundle, _cmd_invoke, _cmd_replay, _cmd_serve
+from lambda_legacy import _cmd_bridge, _cmd_bundle, _cmd_invoke, _cmd_replay, _cmd_serve
 
 __all__ = ["main"]
 
-_VERBS = (_cmd_serve, _cmd_invoke, _cmd_replay, _cmd_bundle)
+_VERBS = (_cmd_serve, _cmd_invoke, _cmd_replay, _cmd_bridge, _cmd_bundle)
 
 
 def _parser() -> argparse.ArgumentParser:
