@@ -12,8 +12,9 @@ every message timed (a sanity check: a fast codec that writes other bytes would 
 
 What is timed is what net/rpc does for every call after a connection's first: encode on a warm
 per-stream encoder (type definitions already sent), decode on a warm decoder into the declared
-class (``Decoder.next_item`` then ``structure``, as ``ServerConnection`` does). "Cold" is the first
-message of a new connection: a new encoder sends definitions and value, a new decoder reads them.
+class (``Decoder.next_value``, as ``ServerConnection`` does: a compiled reader per type pair).
+"Cold" is the first message of a new connection: a new encoder sends definitions and value, a new
+decoder reads them.
 
 Goals (issue 2): small messages within 10x Go's time for encode plus decode; the 6 MB payload at
 1 GB/s or more for encode plus decode. The last line reports the peak memory that one warm encode
@@ -42,15 +43,13 @@ import attrs
 from gobrpc import (
     FIRST_USER_ID_GO_1_21,
     FIRST_USER_ID_LEGACY,
-    DecodedValue,
     Decoder,
     Encoder,
     GoType,
-    TypeDefinition,
     TypeRegistry,
     struct_type,
-    structure,
 )
+from gobrpc._decoder import BoundValue
 from runtime._messages import (
     InvokeRequest,
     InvokeRequest_Timestamp,
@@ -244,20 +243,17 @@ def per_op(now: Callable[[], int], min_time_ns: int, op: Callable[[int], None]) 
         n = max(n + 1, min(grow, 100 * n))
 
 
-def decode_one(
-    decoder: Decoder, go_type: GoType, checked: set[tuple[GoType, int]] | None = None
-) -> object:
+def decode_one(decoder: Decoder, go_type: GoType) -> object:
     """Decode the next value into ``go_type`` as ServerConnection does; definitions are read on.
 
-    Keep this in step with ``ServerConnection.next_event``: if it comes to pass extra state to
-    ``structure`` (a per-stream cache, say), pass the same here.
+    Keep this in step with ``ServerConnection.next_event``.
     """
-    item = decoder.next_item()
-    while isinstance(item, TypeDefinition):
-        item = decoder.next_item()
-    if not isinstance(item, DecodedValue):
+    item = decoder.next_value(go_type)
+    if not isinstance(item, BoundValue):
         raise TypeError(f"expected a complete value, got {item!r}")
-    return structure(go_type, item.type_id, decoder.types, item.value, checked=checked)
+    if item.error is not None:
+        raise item.error
+    return item.value
 
 
 @attrs.frozen
@@ -310,21 +306,20 @@ def time_case(
             encode(go_type, value)
 
     decoder = Decoder()
-    checked: set[tuple[GoType, int]] = set()  # per stream, as ServerConnection keeps it
     decoder.receive_data(streams.cold)
-    decode_one(decoder, go_type, checked)
+    decode_one(decoder, go_type)
     message = streams.warm
 
     def decode_op(n: int) -> None:
         for _ in range(n):
             decoder.receive_data(message)
-            decode_one(decoder, go_type, checked)
+            decode_one(decoder, go_type)
 
     def cold_op(n: int) -> None:
         for _ in range(n):
             fresh = Decoder()
             fresh.receive_data(Encoder(registry).encode(go_type, value))
-            decode_one(fresh, go_type, set())
+            decode_one(fresh, go_type)
 
     into.encode.append(per_op(now, min_time_ns, encode_op))
     into.decode.append(per_op(now, min_time_ns, decode_op))
@@ -337,16 +332,15 @@ def payload_copies(registry: TypeRegistry, case: Case, streams: Streams) -> tupl
     encoder = Encoder(registry)
     encoder.encode(case.go_type, case.value)
     decoder = Decoder()
-    checked: set[tuple[GoType, int]] = set()
     decoder.receive_data(streams.cold)
-    decode_one(decoder, case.go_type, checked)
+    decode_one(decoder, case.go_type)
 
     def encode() -> None:
         encoder.encode(case.go_type, case.value)
 
     def decode() -> None:
         decoder.receive_data(streams.warm)
-        decode_one(decoder, case.go_type, checked)
+        decode_one(decoder, case.go_type)
 
     peaks = []
     tracemalloc.start()
@@ -503,7 +497,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print()
     print(
         f"{todo[large].name}: peak allocation of one warm encode {encode_copies:.2f} payloads, "
-        f"of one warm decode (receive_data + next_item + structure) {decode_copies:.2f} payloads"
+        f"of one warm decode (receive_data + next_value) {decode_copies:.2f} payloads"
     )
 
 

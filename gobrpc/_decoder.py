@@ -9,6 +9,11 @@ interface field can carry the concrete type's definitions in the middle of the v
 then goes on in the next message: the decoder reads on into following messages exactly where Go's
 ``decodeTypeSequence`` does.
 
+A caller that knows the local type a value is for (net/rpc knows the argument and reply types)
+uses :meth:`Decoder.next_value`: it gives what ``next_item`` then ``structure`` give, but decodes a
+struct bound to a class straight into it, with a reader compiled once per (local type, wire type)
+pair on the stream (gobrpc's readers module), as Go compiles its decoder per type pair.
+
 A zero-length message is what Go's ``Decode`` reports as ``EOF``, at the top level or where an
 interface value runs on into it: it is consumed and raised as an error, and the stream goes on
 after it, as Go's does.
@@ -28,6 +33,8 @@ import attrs
 from ._errors import GobDecodeError, MessageTooLargeError, UnexpectedEOFError
 from ._framing import MessageBuffer
 from ._limits import DEFAULT_LIMITS, Limits
+from ._readers import Read, compile_reader
+from ._schema import structure
 from ._types import (
     BOOL_ID,
     BYTES_ID,
@@ -38,6 +45,7 @@ from ._types import (
     INTERFACE_ID,
     STRING_ID,
     UINT_ID,
+    GoType,
     MarshalMethod,
     WireArray,
     WireField,
@@ -53,6 +61,7 @@ from ._wire import Reader
 __all__ = [
     "BUILTIN_NAMES",
     "NEED_DATA",
+    "BoundValue",
     "DecodedValue",
     "Decoder",
     "NeedData",
@@ -118,6 +127,22 @@ class DecodedValue:
     inline_definitions: tuple[TypeDefinition, ...] = ()
 
 
+class BoundValue(NamedTuple):
+    """A complete top-level value decoded into the local type the caller named.
+
+    A NamedTuple rather than an attrs class: one is made per message on net/rpc's hot path, where
+    a frozen attrs ``__init__`` costs three times as much.
+    """
+
+    type_id: int
+    #: The local type's value (an instance of its class, for a bound struct); None with an error.
+    value: object
+    offset: int
+    #: Why the value does not fit the local type (Go's compile error, or a value out of its local
+    #: width), as ``structure`` raises it; the value's messages were read whole and consumed.
+    error: GobDecodeError | None = None
+
+
 def type_name(types: dict[int, WireType], type_id: int) -> str:
     """The name the stream gave ``type_id``: a builtin's Go name or the definition's Name."""
     if type_id in BUILTIN_NAMES:
@@ -141,6 +166,17 @@ class _IncompleteError(Exception):
 class _Cursor:
     """Reads one value across consecutive messages, with the decoder's definitions pending."""
 
+    __slots__ = (
+        "bind_error",
+        "decoder",
+        "inline",
+        "message_offset",
+        "messages_used",
+        "new_types",
+        "reader",
+        "value_size",
+    )
+
     def __init__(self, decoder: Decoder, reader: Reader, message_offset: int) -> None:
         self.decoder = decoder
         self.reader = reader
@@ -149,6 +185,8 @@ class _Cursor:
         self.value_size = reader.remaining()
         self.new_types: dict[int, WireType] = {}
         self.inline: list[TypeDefinition] = []
+        #: The first value found out of its local width by a compiled reader (see readers).
+        self.bind_error: GobDecodeError | None = None
 
     def lookup(self, type_id: int) -> WireType | None:
         return self.new_types.get(type_id) or self.decoder.types.get(type_id)
@@ -199,6 +237,10 @@ class Decoder:
         self.types: dict[int, WireType] = {}
         #: Per struct definition, what decoding each of its values needs (built on first use).
         self._shapes: dict[WireStruct, _Shape] = {}
+        #: Compiled readers by (local type, wire id), and the (local type, wire id) pairs found
+        #: compatible on the generic path (see ``structure``): a stream never redefines an id.
+        self._readers: dict[tuple[GoType, int], Read] = {}
+        self._checked: set[tuple[GoType, int]] = set()
         self._definitions_pending = False
         # How many complete messages the value at the front needs at least: it was incomplete
         # with one fewer, and is not decoded again from its start until another one is there.
@@ -232,9 +274,39 @@ class Decoder:
         On a :class:`RemoteProtocolError` inside a message, that message (and any the value ran
         on into) is consumed before raising; see :attr:`broken`.
         """
-        if self._messages_needed and self._lacks_messages(self._messages_needed):
-            return NEED_DATA
-        self._messages_needed = 0
+        item = self._next(None)
+        assert not isinstance(item, BoundValue)
+        return item
+
+    def next_value(self, into: GoType) -> BoundValue | NeedData:
+        """The next complete value as a value of local type ``into``, or NEED_DATA.
+
+        Definitions before it are read on. The result is what :meth:`next_item` (up to the value)
+        then ``structure(into, ...)`` give, except that a value that does not fit ``into`` comes
+        back with :attr:`BoundValue.error` set rather than raised: bad bytes raise as in
+        :meth:`next_item`, and both consume the same messages.
+        """
+        while True:
+            item = self._next(into)
+            if isinstance(item, BoundValue):
+                return item
+            if item is NEED_DATA:
+                return NEED_DATA
+            if isinstance(item, DecodedValue):
+                try:
+                    value = structure(
+                        into, item.type_id, self.types, item.value, checked=self._checked
+                    )
+                except GobDecodeError as exc:
+                    return BoundValue(item.type_id, None, item.offset, exc)
+                return BoundValue(item.type_id, value, item.offset)
+
+    def _next(self, into: GoType | None) -> TypeDefinition | DecodedValue | BoundValue | NeedData:
+        """``next_item``, and with ``into``, a bound value where a compiled reader fits."""
+        if self._messages_needed:
+            if self._lacks_messages(self._messages_needed):
+                return NEED_DATA
+            self._messages_needed = 0
         try:
             peeked = self.frames.peek(0)
         except GobDecodeError:
@@ -250,7 +322,13 @@ class Decoder:
             raise GobDecodeError(f"EOF: a zero-length message at offset {where}")
         reader = Reader(data)
         try:
-            type_id = reader.read_int()
+            # A user type id (64 and up) takes two bytes: 0xFF, then the id folded with its sign.
+            if data[0] == 0xFF and len(data) > 1:
+                reader.pos = 2
+                folded = data[1]
+            else:
+                folded = reader.read_uint()
+            type_id = ~(folded >> 1) if folded & 1 else folded >> 1
             if type_id < 0:
                 wire = self._read_definition(reader, -type_id)
                 if reader.remaining():
@@ -265,8 +343,18 @@ class Decoder:
             self._definitions_pending = True
             return TypeDefinition(-type_id, wire, offset)
         cursor = _Cursor(self, reader, offset)
+        read = None
+        if into is not None:
+            read = self._readers.get((into, type_id))
+            if read is None:
+                read = compile_reader(self, into, type_id)
+                if read is not None:
+                    self._readers[into, type_id] = read
         try:
-            value = self._top_value(cursor, type_id)
+            if read is not None:
+                bound = read(cursor, 0)
+            else:
+                value = self._top_value(cursor, type_id)
         except _IncompleteError:
             self._messages_needed = cursor.messages_used + 1
             return NEED_DATA
@@ -283,6 +371,9 @@ class Decoder:
             self._store_types(cursor.new_types)
         self.frames.consume(cursor.messages_used)
         self._definitions_pending = False
+        if read is not None:
+            error = cursor.bind_error
+            return BoundValue(type_id, None if error else bound, offset, error)
         return DecodedValue(
             type_id,
             type_name(self.types, type_id),

@@ -8,20 +8,28 @@ limit is refused as soon as its prefix is readable, before any of it is buffered
 A zero-length message is a valid frame: Go reads it as one, and what it means is the decoder's
 business.
 
-Messages are read in place: :meth:`MessageBuffer.peek` hands out a ``memoryview`` of the buffer,
-not a copy, so a 6 MB payload is copied once, from here into the ``bytes`` the decoder returns
-(``Reader`` always copies what it reads out). A bytearray cannot grow or shrink while a view of it
-exists, so every view handed out is released before the buffer changes (:meth:`release`, called
-by :meth:`feed` and :meth:`consume`): the decoder must not use a message after either. The buffer
-also keeps its capacity when emptied, as Go's decoder keeps its buffer: freeing and reallocating
-several megabytes per message costs page faults that showed as ten times the copy itself.
+Large messages are read in place: :meth:`MessageBuffer.peek` hands out a ``memoryview`` of the
+buffer, not a copy, so a 6 MB payload is copied once, from here into the ``bytes`` the decoder
+returns (``Reader`` always copies what it reads out). A bytearray cannot grow or shrink while a view
+of it exists, so every view handed out is released before the buffer changes (:meth:`release`,
+called by :meth:`feed` and :meth:`consume`): the decoder must not use a message after either. The
+buffer also keeps its capacity when emptied, as Go's decoder keeps its buffer: freeing and
+reallocating several megabytes per message costs page faults that showed as ten times the copy
+itself. A message under :data:`COPY_BELOW` bytes is handed out as a ``bytes`` copy instead:
+copying it costs less than a view's bookkeeping, and the decoder then slices ``bytes`` out of it
+without converting.
 """
 
 from __future__ import annotations
 
 from ._errors import GobDecodeError, MessageTooLargeError
 
-__all__ = ["MessageBuffer"]
+__all__ = ["COPY_BELOW", "MessageBuffer"]
+
+#: Messages shorter than this are handed out as ``bytes`` copies rather than views. Copying 4 KiB
+#: takes about as long as making and releasing one view, and every Lambda message other than a
+#: large payload is far shorter.
+COPY_BELOW = 4 * 1024
 
 # Compact the buffer once this much has been consumed from its front, so that consuming many small
 # messages costs O(total) rather than O(n^2) memmoves.
@@ -38,10 +46,14 @@ class MessageBuffer:
         self._end = 0  # bytes of self._buf in use; beyond it is capacity kept for later
         self._offset = 0  # stream offset of self._buf[0], for error messages
         self._views: list[memoryview] = []
+        #: End of the first unconsumed message, once :meth:`peek` has found it (its frame cannot
+        #: change until :meth:`consume` moves past it).
+        self._first_end: int | None = None
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Append received bytes (messages peeked before are released)."""
-        self.release()
+        if self._views:
+            self.release()
         end = self._end + len(data)
         self._buf[self._end : end] = data  # within capacity: no reallocation
         self._end = end
@@ -92,9 +104,9 @@ class MessageBuffer:
             return None
         return start, end
 
-    def peek(self, index: int) -> tuple[memoryview, int] | None:
-        """The ``index``-th unconsumed message (a view, valid until the next :meth:`feed` or
-        :meth:`consume`) and its stream offset, or None if incomplete."""
+    def peek(self, index: int) -> tuple[bytes | memoryview, int] | None:
+        """The ``index``-th unconsumed message (a copy if short, else a view, valid until the next
+        :meth:`feed` or :meth:`consume`) and its stream offset, or None if incomplete."""
         pos = self._start
         for _ in range(index):
             frame = self._frame_at(pos)
@@ -105,6 +117,10 @@ class MessageBuffer:
         if frame is None:
             return None
         start, end = frame
+        if index == 0:
+            self._first_end = end
+        if end - start < COPY_BELOW:
+            return bytes(self._buf[start:end]), self._offset + start
         view = memoryview(self._buf)[start:end]
         self._views.append(view)
         return view, self._offset + start
@@ -112,13 +128,18 @@ class MessageBuffer:
     def consume(self, count: int) -> None:
         """Drop the first ``count`` messages (they must be complete)."""
         pos = self._start
-        for _ in range(count):
-            frame = self._frame_at(pos)
-            if frame is None:
-                raise AssertionError("consume() past the complete messages")  # pragma: no cover
-            pos = frame[1]
+        if count == 1 and self._first_end is not None:
+            pos = self._first_end
+        else:
+            for _ in range(count):
+                frame = self._frame_at(pos)
+                if frame is None:
+                    raise AssertionError("consume() past the complete messages")  # pragma: no cover
+                pos = frame[1]
+        self._first_end = None
         self._start = pos
-        self.release()
+        if self._views:
+            self.release()
         if self._start == self._end:
             self._offset += self._start
             self._start = self._end = 0

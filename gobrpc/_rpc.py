@@ -28,12 +28,11 @@ import enum
 from collections import Counter
 from collections.abc import Mapping
 
-from ._decoder import NEED_DATA, DecodedValue, Decoder, NeedData, TypeDefinition
+from ._decoder import NEED_DATA, BoundValue, DecodedValue, Decoder, NeedData, TypeDefinition
 from ._encoder import Encoder
-from ._errors import GobDecodeError, LocalProtocolError, RemoteProtocolError
+from ._errors import LocalProtocolError, RemoteProtocolError
 from ._events import BadCall, Call, CallFailed, ConnectionClosed, ErrorReply, Reply
 from ._limits import DEFAULT_LIMITS, Limits
-from ._schema import structure
 from ._types import BasicType, Field, GoType, Kind, StructType, TypeRegistry
 from ._values import GobStruct
 
@@ -89,8 +88,6 @@ class _Half:
     def __init__(self, registry: TypeRegistry, limits: Limits) -> None:
         self.decoder = Decoder(limits)
         self.encoder = Encoder(registry)
-        #: (local type, wire id) pairs this stream has found compatible (see ``structure``).
-        self._checked: set[tuple[GoType, int]] = set()
         self.state = ConnectionState.OPEN
         self._eof = False
         self._send_failed = False
@@ -116,6 +113,7 @@ class _Half:
             raise LocalProtocolError("cannot send: an earlier send on this connection failed")
 
     def _next_value(self) -> DecodedValue | NeedData:
+        """The next value, generic: for a body that is read only to be dropped."""
         while True:
             item = self.decoder.next_item()
             if not isinstance(item, TypeDefinition):
@@ -164,7 +162,7 @@ class ServerConnection(_Half):
             return self._closed
         if self._header is None:
             try:
-                header = self._next_value()
+                header = self.decoder.next_value(REQUEST)
             except RemoteProtocolError as exc:
                 return self._close(
                     f"rpc: server cannot decode request: {exc}", ConnectionState.ERROR
@@ -173,18 +171,11 @@ class ServerConnection(_Half):
                 if self._eof:
                     return self._close(self._eof_reason(), ConnectionState.CLOSED)
                 return NEED_DATA
-            try:
-                request = structure(
-                    REQUEST,
-                    header.type_id,
-                    self.decoder.types,
-                    header.value,
-                    checked=self._checked,
-                )
-            except GobDecodeError as exc:
+            if header.error is not None:
                 return self._close(
-                    f"rpc: server cannot decode request: {exc}", ConnectionState.ERROR
+                    f"rpc: server cannot decode request: {header.error}", ConnectionState.ERROR
                 )
+            request = header.value
             assert isinstance(request, GobStruct)
             self._header = request
         request = self._header
@@ -194,7 +185,11 @@ class ServerConnection(_Half):
         # Go reads the body even for a bad method name (and ignores how that read fails), then
         # answers; a body it cannot read is answered with the gob error, and reading goes on.
         try:
-            body = self._next_value()
+            body = (
+                self._next_value()
+                if error
+                else self.decoder.next_value(self.methods[service_method])
+            )
         except RemoteProtocolError as exc:
             self._header = None
             return self._expect_answer(BadCall(seq, service_method, error or str(exc)))
@@ -209,17 +204,10 @@ class ServerConnection(_Half):
         self._header = None
         if error:
             return self._expect_answer(BadCall(seq, service_method, error))
-        try:
-            value = structure(
-                self.methods[service_method],
-                body.type_id,
-                self.decoder.types,
-                body.value,
-                checked=self._checked,
-            )
-        except GobDecodeError as exc:
-            return self._expect_answer(BadCall(seq, service_method, str(exc)))
-        return self._expect_answer(Call(seq, service_method, value))
+        assert isinstance(body, BoundValue)
+        if body.error is not None:
+            return self._expect_answer(BadCall(seq, service_method, str(body.error)))
+        return self._expect_answer(Call(seq, service_method, body.value))
 
     def _expect_answer(self, event: Call | BadCall) -> Call | BadCall:
         self._unanswered[event.seq] += 1
@@ -329,7 +317,7 @@ class ClientConnection(_Half):
             return self._closed
         if self._header is None:
             try:
-                header = self._next_value()
+                header = self.decoder.next_value(RESPONSE)
             except RemoteProtocolError as exc:
                 return self._close(str(exc), ConnectionState.ERROR)
             if isinstance(header, NeedData):
@@ -339,24 +327,20 @@ class ClientConnection(_Half):
                 if reason is None and self._pending:
                     reason = "unexpected EOF"
                 return self._close(reason, ConnectionState.CLOSED)
-            try:
-                response = structure(
-                    RESPONSE,
-                    header.type_id,
-                    self.decoder.types,
-                    header.value,
-                    checked=self._checked,
-                )
-            except GobDecodeError as exc:
-                return self._close(str(exc), ConnectionState.ERROR)
+            if header.error is not None:
+                return self._close(str(header.error), ConnectionState.ERROR)
+            response = header.value
             assert isinstance(response, GobStruct)
             self._header = response
         response = self._header
         seq = _number(response, "Seq")
         service_method = _text(response, "ServiceMethod")
         error = _text(response, "Error")
+        # A body nobody will bind (an error reply's, or one for a Seq nobody waits for) is read
+        # generically and dropped, as Go reads it into nothing.
+        reply_type = None if error else self._pending.get(seq)
         try:
-            body = self._next_value()
+            body = self._next_value() if reply_type is None else self.decoder.next_value(reply_type)
         except RemoteProtocolError as exc:
             return self._body_failed(seq, service_method, error, str(exc))
         if isinstance(body, NeedData):
@@ -365,19 +349,15 @@ class ClientConnection(_Half):
             eof = "unexpected EOF" if self._eof_reason() else "EOF"
             return self._body_failed(seq, service_method, error, eof)
         self._header = None
-        reply_type = self._pending.pop(seq, None)
-        if reply_type is None:
+        if self._pending.pop(seq, None) is None:
             return None
         if error:
             return ErrorReply(seq, service_method, error)
-        try:
-            value = structure(
-                reply_type, body.type_id, self.decoder.types, body.value, checked=self._checked
-            )
-        except GobDecodeError as exc:
-            self._queued.append(self._close(str(exc), ConnectionState.ERROR))
-            return CallFailed(seq, f"reading body {exc}")
-        return Reply(seq, service_method, value)
+        assert isinstance(body, BoundValue)
+        if body.error is not None:
+            self._queued.append(self._close(str(body.error), ConnectionState.ERROR))
+            return CallFailed(seq, f"reading body {body.error}")
+        return Reply(seq, service_method, body.value)
 
     def _body_failed(
         self, seq: int, service_method: str, error: str, text: str

@@ -9,6 +9,9 @@ Decoding is two steps, as cattrs does it: the :class:`Decoder` yields generic va
 :func:`structure` checks the wire type against the local type with Go's own rules and messages
 (``compileDec``/``compatibleType`` in decode.go: fields matched by name only, unknown wire fields
 skipped, kinds must agree, widths may differ but values must fit) and builds the instances.
+Where the caller knows the local type before the value arrives, the decoder can do both steps in
+one pass with a reader compiled from the same rules (gobrpc's readers module, which uses
+:func:`check_decodable` and :func:`builder` from here).
 """
 
 from __future__ import annotations
@@ -53,7 +56,18 @@ from ._types import (
 )
 from ._values import GobStruct, GobValue
 
-__all__ = ["GOB_NAME", "GOB_TYPE", "TypeSpec", "gob_field", "structure", "struct_type"]
+__all__ = [
+    "GOB_NAME",
+    "GOB_TYPE",
+    "NARROW_INTS",
+    "Builder",
+    "TypeSpec",
+    "builder",
+    "check_decodable",
+    "gob_field",
+    "structure",
+    "struct_type",
+]
 
 T = TypeVar("T")
 
@@ -207,7 +221,7 @@ def _compatible(
     return isinstance(t, StructType)
 
 
-def _check(
+def check_decodable(
     local: GoType, wire_id: int, types: Mapping[int, WireType], done: set[tuple[int, int]]
 ) -> None:
     """Go's compile step for decoding ``wire_id`` into ``local``: raise Go's error text."""
@@ -260,14 +274,14 @@ def _check_elements(
 ) -> None:
     wire = types.get(wire_id)
     if isinstance(t, StructType):
-        _check(t, wire_id, types, done)
+        check_decodable(t, wire_id, types, done)
     elif isinstance(t, SliceType | ArrayType) and isinstance(wire, WireSlice | WireArray):
         if isinstance(base_type(t.elem), StructType):
-            _check(t.elem, wire.elem, types, done)
+            check_decodable(t.elem, wire.elem, types, done)
     elif isinstance(t, MapType) and isinstance(wire, WireMap):
         for part, pid in ((t.key, wire.key), (t.elem, wire.elem)):
             if isinstance(base_type(part), StructType):
-                _check(part, pid, types, done)
+                check_decodable(part, pid, types, done)
 
 
 # --- building values ------------------------------------------------------------------------
@@ -291,22 +305,22 @@ def structure(
     value of a stream, as Go compiles its decoder once per type and stream.
     """
     if checked is None or (go_type, wire_id) not in checked:
-        _check(go_type, wire_id, types, set())
+        check_decodable(go_type, wire_id, types, set())
         if checked is not None:
             checked.add((go_type, wire_id))
     build = _BUILDERS.get(go_type)
     if build is None:
-        build = _builder(go_type, go_type.go_string)
+        build = builder(go_type, go_type.go_string)
     return value if build is None else build(value)
 
 
 #: What turns a decoded generic value into the local type's value; None where nothing does.
-_Builder = Callable[[GobValue], object]
+Builder = Callable[[GobValue], object]
 #: Builders of structs bound to classes, compiled once per struct type (they hold no stream state).
-_BUILDERS: dict[GoType, _Builder] = {}
+_BUILDERS: dict[GoType, Builder] = {}
 
 
-def _builder(t: GoType, name: str) -> _Builder | None:
+def builder(t: GoType, name: str) -> Builder | None:
     """The builder for values of ``t``; ``name`` is the field named in range errors."""
     t = base_type(t)
     if isinstance(t, StructType):
@@ -317,7 +331,7 @@ def _builder(t: GoType, name: str) -> _Builder | None:
             built = _struct_builder(t, t.python_class)
         return built
     if isinstance(t, SliceType | ArrayType):
-        elem = _builder(t.elem, name)
+        elem = builder(t.elem, name)
         if elem is None:
             return None
         sub = elem
@@ -329,7 +343,7 @@ def _builder(t: GoType, name: str) -> _Builder | None:
 
         return build_list
     if isinstance(t, MapType):
-        key, item = _builder(t.key, name), _builder(t.elem, name)
+        key, item = builder(t.key, name), builder(t.elem, name)
         if key is None and item is None:
             return None
 
@@ -344,7 +358,7 @@ def _builder(t: GoType, name: str) -> _Builder | None:
             }
 
         return build_map
-    if isinstance(t, BasicType) and t.kind in _NARROW_INTS:
+    if isinstance(t, BasicType) and t.kind in NARROW_INTS:
         low, high = INT_RANGES[t.kind]
         message = f'value for "{name}" out of range'
 
@@ -358,10 +372,10 @@ def _builder(t: GoType, name: str) -> _Builder | None:
 
 
 #: Integer kinds narrower than the wire's 64 bits: their values are range-checked when bound.
-_NARROW_INTS = frozenset(INT_RANGES) - {Kind.INT, Kind.INT64, Kind.UINT, Kind.UINT64, Kind.UINTPTR}
+NARROW_INTS = frozenset(INT_RANGES) - {Kind.INT, Kind.INT64, Kind.UINT, Kind.UINT64, Kind.UINTPTR}
 
 
-def _struct_builder(t: StructType, cls: type) -> _Builder:
+def _struct_builder(t: StructType, cls: type) -> Builder:
     fields = t.sent_fields
     attributes = t.python_names or ()
     if len(attributes) != len(fields):
@@ -375,7 +389,7 @@ def _struct_builder(t: StructType, cls: type) -> _Builder:
     _BUILDERS[t] = forward  # what a recursive field calls while ``t`` is being compiled
     try:
         plan = {
-            f.name: (attribute, _builder(f.type, f.name))
+            f.name: (attribute, builder(f.type, f.name))
             for f, attribute in zip(fields, attributes, strict=True)
         }
     except BaseException:
