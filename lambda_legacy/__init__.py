@@ -1,0 +1,35 @@
+"""lambda-legacy: serve Python handlers over AWS Lambda's legacy go1.x runtime protocol.
+
+A script that is itself the function's executable calls :func:`start`, as a Go program calls
+aws-lambda-go's ``lambda.Start``; ``lambda-legacy serve module.function`` does the same for a
+handler given by name.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import NoReturn
+
+from runtime._context import LambdaContext as LambdaContext
+from runtime._entry import LambdaEnvironmentError as LambdaEnvironmentError
+from runtime._entry import serve
+
+__all__ = ["LambdaContext", "LambdaEnvironmentError", "start"]
+
+
+def start(handler: Callable[..., object]) -> NoReturn:
+    """Serve ``handler`` as this process's go1.x function, and exit when the server stops.
+
+    ``handler(event, context)`` may be a plain function (run in a worker thread) or ``async def``
+    (awaited on trio). The server listens on 127.0.0.1:``$_LAMBDA_SERVER_PORT`` and behaves as
+    ``lambda-legacy serve`` does: Lambda's log format on stdout, stdout unbuffered, SIGTERM
+    finishes the invoke in flight. Like ``lambda.Start``, it never returns: the process exits with
+    status 0 after SIGTERM, 1 after an invoke whose reply said ShouldExit (the handler raised
+    ``SystemExit``, ``KeyboardInterrupt`` or ``MemoryError``) or if the port cannot be opened.
+
+    Raises:
+        LambdaEnvironmentError: ``_LAMBDA_SERVER_PORT`` is not set (the script was not started
+            by Lambda's go1.x service, nor by ``lambda-legacy invoke``); nothing was started.
+    """
+    raise SystemExit(serve(handler, environ=os.environ))

@@ -6,42 +6,39 @@ import argparse
 import os
 import sys
 
-import trio
-
-from runtime._dispatch import HandlerFunction
-from runtime._errors import RuntimeFault
-from runtime._handler import resolve_handler
-from runtime._server import serve_function
-from runtime._settings import Settings
+from gobrpc import FIRST_USER_ID_GO_1_21, FIRST_USER_ID_LEGACY
+from runtime._entry import LambdaEnvironmentError, serve
 
 __all__ = ["add_parser"]
+
+#: Exit status for a usage error (cli.py's table).
+USAGE_ERROR = 2
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``serve`` and its options."""
-    serve = commands.add_parser("serve", help="serve HANDLER (module.function) over go1.x RPC")
-    serve.add_argument("handler", help="Lambda handler name, e.g. app.handler or pkg/mod.fn")
-    serve.add_argument("--port", help="port to listen on (default: $_LAMBDA_SERVER_PORT)")
-    serve.set_defaults(run=run)
+    serve_parser = commands.add_parser(
+        "serve", help="serve HANDLER (module.function) over go1.x RPC"
+    )
+    serve_parser.add_argument("handler", help="Lambda handler name, e.g. app.handler or pkg/mod.fn")
+    serve_parser.add_argument("--port", help="port to listen on (default: $_LAMBDA_SERVER_PORT)")
+    serve_parser.add_argument(
+        "--gob-first-id",
+        type=int,
+        choices=(FIRST_USER_ID_GO_1_21, FIRST_USER_ID_LEGACY),
+        default=FIRST_USER_ID_LEGACY,
+        help="gob id of the first user type: 65 as Go <= 1.20 numbers them, which go1.x "
+        "functions were built with (default); 64 as Go >= 1.21 does",
+    )
+    serve_parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env(os.environ)
-    port_text = args.port if args.port is not None else settings.server_port
-    if port_text is None:
+    """Serve until SIGTERM (0) or a ShouldExit reply (1); 2 when no port is given."""
+    try:
+        return serve(
+            args.handler, environ=os.environ, port=args.port, first_user_id=args.gob_first_id
+        )
+    except LambdaEnvironmentError:
         print("lambda-legacy serve: set _LAMBDA_SERVER_PORT or pass --port", file=sys.stderr)
-        return 2
-    try:
-        port = int(port_text)
-    except ValueError:
-        print(f"listen tcp: address localhost:{port_text}: invalid port", file=sys.stderr)
-        return 1
-    handler = None
-    init_error: RuntimeFault | None = None
-    try:
-        handler = resolve_handler(args.handler, settings.task_root, os.getcwd())
-    except RuntimeFault as fault:
-        init_error = fault
-        print(f"{fault.error_type}: {fault.message}", file=sys.stderr)
-    function = HandlerFunction(handler, settings, init_error)
-    return trio.run(serve_function, function, port)
+        return USAGE_ERROR

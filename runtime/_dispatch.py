@@ -3,6 +3,9 @@
 ``Function.Invoke`` never fails at the RPC level: every problem becomes ``InvokeResponse.Error``.
 Client-context errors stop the invoke before the handler, as Go does. An init error (the handler
 could not be imported) is answered on every invoke with ShouldExit, so the caller sees the cause.
+
+Each invoke sets :data:`~runtime._logging.INVOKE_REQUEST_ID` for its own task (the server runs
+each call in a task of its own), so log records carry the right id under concurrent invokes.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from ._context import build_context
 from ._errors import RuntimeFault
 from ._faults import ErrorInfo, error_from_exception
 from ._handler import Handler, call_handler
+from ._logging import INVOKE_REQUEST_ID
 from ._messages import (
     InvokeRequest,
     InvokeResponse,
@@ -62,6 +66,13 @@ class HandlerFunction:
 
     async def invoke(self, request: InvokeRequest) -> InvokeResponse:
         """Run one event through the handler; errors come back inside the response."""
+        token = INVOKE_REQUEST_ID.set(request.request_id)
+        try:
+            return await self._invoke(request)
+        finally:
+            INVOKE_REQUEST_ID.reset(token)
+
+    async def _invoke(self, request: InvokeRequest) -> InvokeResponse:
         if self.init_error is not None or self.handler is None:
             fault = self.init_error
             message = fault.message if fault else "handler is nil"

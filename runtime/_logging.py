@@ -4,8 +4,10 @@ What users see must not change (PROTOCOL.md section 7, Logging): one root handle
 lines ``[LEVEL]\\t<UTC time>.<ms>Z\\t<request id>\\t<message>\\n`` or, with
 ``AWS_LAMBDA_LOG_FORMAT=JSON``, one JSON object per line in awslambdaric's key order;
 ``AWS_LAMBDA_LOG_LEVEL`` sets the root level.
-What differs is where things come from: the request id is read through a getter (a contextvar at
-the call site, so a handler thread sees its own invoke's id) instead of a module global; the
+What differs is where things come from: the request id is read through a getter instead of a
+module global. The server passes :data:`INVOKE_REQUEST_ID`'s ``get``: the dispatcher sets that
+context variable in the trio task of each invoke, and a sync handler's worker thread runs in a copy
+of that task's context, so records show the id of their own invoke even when invokes overlap. The
 options come from :class:`~runtime._settings.Settings`; UTC is set on our formatters rather than
 on ``logging.Formatter`` for the whole process (Lambda runs with ``TZ=:UTC`` anyway).
 
@@ -21,12 +23,14 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from types import TracebackType
 from typing import TextIO, cast
 
 from ._settings import Settings
 
 __all__ = [
+    "INVOKE_REQUEST_ID",
     "LambdaLogHandler",
     "JsonFormatter",
     "text_formatter",
@@ -68,6 +72,11 @@ _RESERVED_FIELDS = frozenset(
 )
 
 IdGetter = Callable[[], "str | None"]
+
+#: The request id of the invoke being served in the current context (a trio task, or the worker
+#: thread of a sync handler, which gets a copy of its task's context); None outside an invoke.
+#: Per context rather than per process, because the server runs concurrent invokes concurrently.
+INVOKE_REQUEST_ID: ContextVar[str | None] = ContextVar("lambda_legacy_request_id", default=None)
 
 
 def _no_id() -> str | None:

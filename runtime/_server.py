@@ -16,7 +16,7 @@ import contextlib
 import errno
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol
 
 import attrs
@@ -55,8 +55,9 @@ class Function(Protocol):
 class FunctionServer:
     """Serves ``function`` to any number of connections.
 
-    ``exit_status`` is set when the server should stop: 0 after SIGTERM, 1 after a reply with
-    ShouldExit was sent (the process is no longer fit, and aws-lambda-go's service would end it).
+    ``exit_status`` is set when the server should stop: 0 after SIGTERM, 1 once an invoke's reply
+    says ShouldExit, after it was written (or failed to be: the process is no longer fit either
+    way, and aws-lambda-go's service would end it).
     """
 
     function: Function
@@ -105,12 +106,11 @@ class FunctionServer:
                 response = await self.function.invoke(call.body)
                 body_type, body = _INVOKE_RESPONSE, response
                 should_exit = response.error is not None and response.error.should_exit
-            try:
+            # A peer that went away does not make a process that must exit fit again.
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
                 await rpc.send(
                     lambda c: c.send_reply(call.seq, call.service_method, body_type, body)
                 )
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                return
             if should_exit:
                 self.exit_status = 1
                 self._stop.set()
@@ -119,23 +119,23 @@ class FunctionServer:
             if self._in_flight == 0:
                 self._idle.set()
 
-    async def wait_for_stop(self) -> int:
-        """Wait for SIGTERM (finish the calls in flight first) or a ShouldExit reply."""
-        with trio.open_signal_receiver(signal.SIGTERM) as signals:
-            async with trio.open_nursery() as nursery:
+    async def wait_for_stop(self, signals: AsyncIterator[int]) -> int:
+        """Wait for SIGTERM from ``signals`` (the calls in flight finish first) or a ShouldExit
+        reply; the exit status."""
+        async with trio.open_nursery() as nursery:
 
-                async def on_signal() -> None:
-                    async for _ in signals:
-                        if self._in_flight:
-                            await self._idle.wait()
-                        if self.exit_status is None:
-                            self.exit_status = 0
-                        self._stop.set()
-                        return
+            async def on_signal() -> None:
+                async for _ in signals:
+                    if self._in_flight:
+                        await self._idle.wait()
+                    if self.exit_status is None:
+                        self.exit_status = 0
+                    self._stop.set()
+                    return
 
-                nursery.start_soon(on_signal)
-                await self._stop.wait()
-                nursery.cancel_scope.cancel()
+            nursery.start_soon(on_signal)
+            await self._stop.wait()
+            nursery.cancel_scope.cancel()
         return self.exit_status if self.exit_status is not None else 0
 
 
@@ -152,17 +152,19 @@ async def serve_function(
     Returns the process exit status: 0 after SIGTERM, 1 after a ShouldExit reply.
     """
     server = FunctionServer(function) if registry is None else FunctionServer(function, registry)
-    try:
-        listeners = await trio.open_tcp_listeners(port, host=LISTEN_HOST)
-    except OSError as exc:
-        reason = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
-        print(f"listen tcp {LISTEN_HOST}:{port}: bind: {reason}", file=sys.stderr)
-        return 1
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(trio.serve_listeners, server.handle_connection, listeners)
-        task_status.started(listeners)
-        if on_listening is not None:
-            await on_listening(listeners[0].socket.getsockname()[1])
-        status = await server.wait_for_stop()
-        nursery.cancel_scope.cancel()
+    # SIGTERM is caught from before the first connection, so it can never kill a served process.
+    with trio.open_signal_receiver(signal.SIGTERM) as signals:
+        try:
+            listeners = await trio.open_tcp_listeners(port, host=LISTEN_HOST)
+        except OSError as exc:
+            reason = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+            print(f"listen tcp {LISTEN_HOST}:{port}: bind: {reason}", file=sys.stderr)
+            return 1
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(trio.serve_listeners, server.handle_connection, listeners)
+            task_status.started(listeners)
+            if on_listening is not None:
+                await on_listening(listeners[0].socket.getsockname()[1])
+            status = await server.wait_for_stop(signals)
+            nursery.cancel_scope.cancel()
     return status

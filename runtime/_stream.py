@@ -6,10 +6,19 @@ definitions, header and body of one reply stay contiguous and the peer's view of
 seen stays in step with ours; :class:`RpcStream` does the same with a ``trio.Lock``. A send that is
 cancelled or fails part-way leaves the peer with a partial message, so the connection is marked
 with ``send_failed()`` and refuses further sends.
+
+The fast path. Most replies are small, nobody else is sending, and the kernel takes all the bytes
+at once. For a TCP :class:`trio.SocketStream` that case skips trio's two schedule points (one in
+``Lock.acquire``, one after a successful ``send``): the lock is taken with ``acquire_nowait`` and
+the bytes are written straight to the socket's descriptor, which is non-blocking. Whatever the
+kernel does not take is sent with ``send_all``, under the same lock, as before. On a loaded
+2-core machine each schedule point skipped saves some tens of microseconds per reply.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -23,7 +32,22 @@ __all__ = ["RpcStream"]
 #: hundred reads, small enough not to waste memory per idle connection.
 RECEIVE_SIZE = 64 * 1024
 
+# What trio's SocketStream reports as ClosedResourceError rather than BrokenResourceError.
+_CLOSED_ERRNOS = frozenset({errno.EBADF, errno.ENOTSOCK})
+
 C = TypeVar("C", ServerConnection, ClientConnection)
+
+
+def _write_some(fd: int, data: bytes) -> int:
+    """Write what the kernel takes now, without blocking; errors as trio's streams raise them."""
+    try:
+        return os.write(fd, data)
+    except BlockingIOError:
+        return 0
+    except OSError as exc:
+        if exc.errno in _CLOSED_ERRNOS:
+            raise trio.ClosedResourceError("this socket was already closed") from None
+        raise trio.BrokenResourceError(f"socket connection broken: {exc}") from exc
 
 
 class RpcStream(Generic[C]):
@@ -33,6 +57,9 @@ class RpcStream(Generic[C]):
         self.stream = stream
         self.connection: C = connection
         self._send_lock = trio.Lock()
+        # Only a real socket has a descriptor to write to; other streams (memory streams in
+        # tests, TLS) always take the general path.
+        self._socket = stream.socket if isinstance(stream, trio.SocketStream) else None
 
     async def next_event(self) -> object:
         """The connection's next event, reading from the stream as needed."""
@@ -45,13 +72,35 @@ class RpcStream(Generic[C]):
 
     async def send(self, produce: Callable[[C], bytes]) -> None:
         """Encode with ``produce(connection)`` and send the bytes, under the write lock."""
-        async with self._send_lock:
+        lock = self._send_lock
+        if self._socket is None or lock.locked():
+            async with lock:
+                data = produce(self.connection)
+                await self._send_all(data)
+            return
+        lock.acquire_nowait()
+        try:
             data = produce(self.connection)
+            fd = self._socket.fileno()
+            if fd == -1:
+                self.connection.send_failed()
+                raise trio.ClosedResourceError("this socket was already closed")
             try:
-                await self.stream.send_all(data)
+                written = _write_some(fd, data)
             except BaseException:
                 self.connection.send_failed()
                 raise
+            if written < len(data):
+                await self._send_all(memoryview(data)[written:])
+        finally:
+            lock.release()
+
+    async def _send_all(self, data: bytes | memoryview) -> None:
+        try:
+            await self.stream.send_all(data)
+        except BaseException:
+            self.connection.send_failed()
+            raise
 
     async def aclose(self) -> None:
         """Close the underlying stream."""

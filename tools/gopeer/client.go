@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"net/rpc"
 	"os"
+	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -19,7 +22,7 @@ import (
 //
 // Like docker-lambda, each connection is dialled (retrying every 5 ms) and
 // then Function.Ping is called every 5 ms until it succeeds (overall limit
-// --wait, default 10s). Then the invokes are made.
+// --wait, default 10s; --retry changes the 5 ms). Then the invokes are made.
 //
 // Single mode (none of --count/--conns/--concurrency given): one call of
 // --method with --payload on one connection; prints one line.
@@ -45,6 +48,29 @@ import (
 // mapped like docker-lambda: Seconds = ms/1000, Nanos = (ms%1000)*1e6.
 // --method Function.Ping sends a PingRequest; any other method sends the
 // InvokeRequest. Exit status 2 if no connection could be made.
+//
+// Benchmark modes (used by benchmarks/*.py; keep flags and output stable):
+//
+// Cold-start mode (--cold-start): prints {"dialing_unix_ns":N} as soon as the
+// client runs, then dials and pings connection 0 with the --retry interval
+// (use e.g. --retry 1ms) and prints {"first_ping_unix_ns":N} when the first
+// Ping is answered, then exits 0. The caller starts the function after
+// reading the first line and subtracts its own exec time (Unix ns, same
+// clock) from N.
+//
+// Latency mode (--latency): --count sequential invokes (after --warmup
+// unmeasured ones) on connection 0, each with a payload of exactly
+// --payload-bytes bytes, the JSON object {"data":"aaa..."} (at least 11
+// bytes), and request id "<--request-id or bench>-<i>". Each call is timed
+// from just before rpc.Client.Call to its return (the request is built
+// before the clock starts); a reply whose payload is not the request's
+// (echo handler expected) or that carries an error counts in "errors".
+// Prints one line (nearest-rank percentiles, microseconds):
+//
+//	{"count":N,"payload_bytes":B,"errors":E,"p50_us":F,"p99_us":F,"mean_us":F,"min_us":F,"max_us":F}
+//
+// with "samples_us":[...] (in call order) added when --samples is given.
+// Exit status 1 if errors > 0.
 
 type frameLine struct {
 	Path  string `json:"path"`
@@ -68,7 +94,7 @@ type clientOpts struct {
 	traceID, arn, cognitoID, cognitoPool   string
 	clientContext                          string
 	deadlineMs                             int64
-	wait                                   time.Duration
+	wait, retry                            time.Duration
 }
 
 // connect dials and pings until a Ping succeeds or the time is up.
@@ -79,7 +105,7 @@ func connect(o *clientOpts, until time.Time) (*rpc.Client, error) {
 		nc, err := net.DialTimeout("tcp", addr, time.Second)
 		if err != nil {
 			last = err
-			time.Sleep(5 * time.Millisecond)
+			time.Sleep(o.retry)
 			continue
 		}
 		c := rpc.NewClient(nc)
@@ -93,10 +119,10 @@ func connect(o *clientOpts, until time.Time) (*rpc.Client, error) {
 			if !errors.As(err, &se) {
 				break // connection broken: redial
 			}
-			time.Sleep(5 * time.Millisecond)
+			time.Sleep(o.retry)
 		}
 		c.Close()
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(o.retry)
 	}
 	if last == nil {
 		last = errors.New("timed out")
@@ -165,12 +191,24 @@ func runClient(args []string) int {
 	concurrency := fs.Int("concurrency", 1, "load mode: calls in flight")
 	quiet := fs.Bool("quiet", false, "load mode: print only the summary line")
 	fs.DurationVar(&o.wait, "wait", 10*time.Second, "how long to dial/ping before giving up")
+	fs.DurationVar(&o.retry, "retry", 5*time.Millisecond, "interval between dial/ping attempts")
+	coldStart := fs.Bool("cold-start", false, "cold-start mode: time to the first Ping answered")
+	latency := fs.Bool("latency", false, "latency mode: time --count sequential invokes")
+	payloadBytes := fs.Int("payload-bytes", 100, "latency mode: payload size in bytes (>= 11)")
+	warmup := fs.Int("warmup", 0, "latency mode: unmeasured invokes first")
+	samples := fs.Bool("samples", false, "latency mode: also print every duration")
 	_ = fs.Parse(args)
 	if *port <= 0 {
 		fmt.Fprintln(os.Stderr, "gopeer client: --port is required")
 		return 2
 	}
 	o.port = strconv.Itoa(*port)
+	if *coldStart {
+		return runColdStart(o)
+	}
+	if *latency {
+		return runLatency(o, *count, *warmup, *payloadBytes, *samples)
+	}
 	load := false
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "count" || f.Name == "conns" || f.Name == "concurrency" {
@@ -248,6 +286,105 @@ func runClient(args []string) int {
 	wg.Wait()
 	_ = out.Encode(summary)
 	if summary.Mismatched+summary.Errors > 0 {
+		return 1
+	}
+	return 0
+}
+
+// runColdStart is --cold-start: see the file comment.
+func runColdStart(o *clientOpts) int {
+	out := json.NewEncoder(os.Stdout)
+	_ = out.Encode(map[string]int64{"dialing_unix_ns": time.Now().UnixNano()})
+	c, err := connect(o, time.Now().Add(o.wait))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gopeer client: connection 0: %v\n", err)
+		return 2
+	}
+	answered := time.Now().UnixNano()
+	c.Close()
+	_ = out.Encode(map[string]int64{"first_ping_unix_ns": answered})
+	return 0
+}
+
+// latencyPayload is a JSON object of exactly n bytes: {"data":"aaa..."}.
+func latencyPayload(n int) []byte {
+	const frame = len(`{"data":""}`)
+	b := make([]byte, 0, n)
+	b = append(b, `{"data":"`...)
+	for i := 0; i < n-frame; i++ {
+		b = append(b, 'a')
+	}
+	return append(b, `"}`...)
+}
+
+// nearestRank is the nearest-rank percentile of sorted samples (fraction 0..1),
+// as benchmarks/_report.py computes it.
+func nearestRank(sorted []float64, fraction float64) float64 {
+	rank := int(math.Ceil(fraction * float64(len(sorted))))
+	if rank < 1 {
+		rank = 1
+	}
+	return sorted[rank-1]
+}
+
+// runLatency is --latency: see the file comment.
+func runLatency(o *clientOpts, count, warmup, payloadBytes int, withSamples bool) int {
+	if count < 1 || warmup < 0 || payloadBytes < len(`{"data":""}`) {
+		fmt.Fprintln(os.Stderr, "gopeer client: --latency needs --count >= 1, --warmup >= 0, --payload-bytes >= 11")
+		return 2
+	}
+	c, err := connect(o, time.Now().Add(o.wait))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gopeer client: connection 0: %v\n", err)
+		return 2
+	}
+	defer c.Close()
+	prefix := o.requestID
+	if prefix == "" {
+		prefix = "bench"
+	}
+	payload := latencyPayload(payloadBytes)
+	errorCount := 0
+	durations := make([]float64, 0, count)
+	for i := 0; i < warmup+count; i++ {
+		req := o.request(string(payload), fmt.Sprintf("%s-%d", prefix, i))
+		var resp messages.InvokeResponse
+		start := time.Now()
+		err := c.Call("Function.Invoke", req, &resp)
+		elapsed := time.Since(start)
+		if err != nil || resp.Error != nil || !bytes.Equal(resp.Payload, payload) {
+			errorCount++
+		}
+		if i >= warmup {
+			durations = append(durations, float64(elapsed.Nanoseconds())/1e3)
+		}
+	}
+	sorted := append([]float64(nil), durations...)
+	sort.Float64s(sorted)
+	total := 0.0
+	for _, d := range sorted {
+		total += d
+	}
+	report := struct {
+		Count        int       `json:"count"`
+		PayloadBytes int       `json:"payload_bytes"`
+		Errors       int       `json:"errors"`
+		P50          float64   `json:"p50_us"`
+		P99          float64   `json:"p99_us"`
+		Mean         float64   `json:"mean_us"`
+		Min          float64   `json:"min_us"`
+		Max          float64   `json:"max_us"`
+		Samples      []float64 `json:"samples_us,omitempty"`
+	}{
+		Count: count, PayloadBytes: payloadBytes, Errors: errorCount,
+		P50: nearestRank(sorted, 0.50), P99: nearestRank(sorted, 0.99),
+		Mean: total / float64(len(sorted)), Min: sorted[0], Max: sorted[len(sorted)-1],
+	}
+	if withSamples {
+		report.Samples = durations
+	}
+	_ = json.NewEncoder(os.Stdout).Encode(report)
+	if errorCount > 0 {
 		return 1
 	}
 	return 0

@@ -1,0 +1,160 @@
+"""Serving a handler for real: the one entry shared by ``lambda-legacy serve`` and ``start()``.
+
+The steps, in awslambdaric's order where it has one:
+
+1. :class:`Settings` from the environment, once (nothing below reads ``os.environ`` itself);
+2. the mode, chosen in :func:`choose_mode` only (aws-lambda-go's order of the two variables);
+3. ``sys.stdout``/``sys.stderr`` flushed after every write, **before** user code is imported,
+   because libraries (Powertools) capture ``sys.stdout`` at import time;
+4. the Lambda root log handler on stdout, its request id read from
+   :data:`~runtime._logging.INVOKE_REQUEST_ID` (per invoke, not per process);
+5. the handler: resolved from its ``module.function`` name, or taken as given. An init error is
+   printed to stderr and kept: every invoke is answered with it and ShouldExit, Ping still works;
+6. the trio server, until SIGTERM (status 0) or a ShouldExit reply (status 1).
+
+The caller exits the process with the returned status.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import MutableMapping
+
+import attrs
+import trio
+
+from gobrpc import FIRST_USER_ID_LEGACY, TypeRegistry
+
+from ._dispatch import HandlerFunction
+from ._errors import LambdaLegacyError, RuntimeFault
+from ._handler import Handler, resolve_handler
+from ._logging import INVOKE_REQUEST_ID, install_lambda_logging, make_stdout_unbuffered
+from ._server import serve_function
+from ._settings import Settings
+
+__all__ = ["LambdaEnvironmentError", "RpcMode", "choose_mode", "serve"]
+
+#: The largest TCP port; Go's listen refuses a larger one with "invalid port".
+MAX_PORT = 65535
+
+#: Exit status when the listener cannot be opened, as aws-lambda-go's ``log.Fatal`` gives.
+LISTEN_FAILED = 1
+
+
+class LambdaEnvironmentError(LambdaLegacyError):
+    """The process was not started as a Lambda function: no mode variable is set.
+
+    Raised before anything is served, so the caller can say how to start the function.
+    """
+
+
+@attrs.frozen(kw_only=True)
+class RpcMode:
+    """go1.x RPC mode: answer ``Function.Ping``/``Function.Invoke`` on 127.0.0.1:``port``.
+
+    ``port`` is the text as given, as aws-lambda-go passes ``_LAMBDA_SERVER_PORT`` to
+    ``net.Listen`` unchecked; it is validated when the listener opens.
+    """
+
+    port: str
+
+
+def choose_mode(settings: Settings, port: str | None = None) -> RpcMode:
+    """THE mode switch: how this process talks to Lambda.
+
+    aws-lambda-go's ``start()`` takes the first non-empty variable of ``_LAMBDA_SERVER_PORT``
+    (RPC) and ``AWS_LAMBDA_RUNTIME_API`` (Runtime API). ``port`` (``serve --port``) stands in
+    for ``_LAMBDA_SERVER_PORT`` and wins over it.
+
+    Raises:
+        LambdaEnvironmentError: neither ``port`` nor ``_LAMBDA_SERVER_PORT`` is given.
+    """
+    port_text = port if port is not None else settings.server_port
+    if port_text is not None:
+        return RpcMode(port=port_text)
+    # The Runtime API mode goes here, and only here: settings.runtime_api set (and no port)
+    # selects it, as in aws-lambda-go. Until it exists, that case is refused like the rest.
+    if settings.runtime_api is not None:
+        raise LambdaEnvironmentError(
+            "AWS_LAMBDA_RUNTIME_API is set but the Runtime API mode is not available; "
+            "set _LAMBDA_SERVER_PORT to serve as a go1.x function"
+        )
+    raise LambdaEnvironmentError(
+        "expected AWS Lambda environment variable _LAMBDA_SERVER_PORT is not defined"
+    )
+
+
+def _report_init_error(fault: RuntimeFault) -> None:
+    """The cause on stderr, as the user would read it in awslambdaric's init-error log line."""
+    lines = [f"{fault.error_type}: {fault.message}\n", *fault.stack_trace]
+    sys.stderr.write("".join(line if line.endswith("\n") else line + "\n" for line in lines))
+
+
+def _load_handler(
+    target: Handler | str, settings: Settings, cwd: str
+) -> tuple[Handler | None, RuntimeFault | None]:
+    if not isinstance(target, str):
+        return target, None
+    try:
+        return resolve_handler(target, settings.task_root, cwd), None
+    except RuntimeFault as fault:
+        _report_init_error(fault)
+        return None, fault
+
+
+def _listen_port(mode: RpcMode) -> int | None:
+    """The port number, or None after printing Go's listen error for text it would refuse."""
+    try:
+        port = int(mode.port)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= MAX_PORT:
+        print(f"listen tcp: address localhost:{mode.port}: invalid port", file=sys.stderr)
+        return None
+    return port
+
+
+def serve(
+    target: Handler | str,
+    *,
+    environ: MutableMapping[str, str],
+    port: str | None = None,
+    cwd: str | None = None,
+    first_user_id: int = FIRST_USER_ID_LEGACY,
+) -> int:
+    """Serve ``target`` (a handler, or its ``module.function`` name) until told to stop.
+
+    ``environ`` is read once for the settings and receives ``_X_AMZN_TRACE_ID`` on every invoke
+    (pass ``os.environ``). ``port`` overrides ``_LAMBDA_SERVER_PORT``; ``cwd`` (default: the
+    working directory) is searched for handler modules after ``LAMBDA_TASK_ROOT``.
+    ``first_user_id`` is the gob type id of the first type the process sends: 65 as Go <= 1.20
+    numbers them (the go1.x default), 64 as Go >= 1.21 does.
+
+    Returns:
+        The exit status: 0 after SIGTERM, 1 after a reply with ShouldExit or when the listener
+        cannot be opened.
+
+    Raises:
+        LambdaEnvironmentError: no mode is set; nothing has been changed or imported yet.
+    """
+    settings = Settings.from_env(environ)
+    mode = choose_mode(settings, port)
+    make_stdout_unbuffered()
+    install_lambda_logging(settings, INVOKE_REQUEST_ID.get, sys.stdout)
+    handler, init_error = _load_handler(target, settings, os.getcwd() if cwd is None else cwd)
+    function = HandlerFunction(handler, settings, init_error, environ=environ)
+    return _run(mode, function, first_user_id)
+
+
+def _run(mode: RpcMode, function: HandlerFunction, first_user_id: int) -> int:
+    """Serve ``function`` in ``mode`` until stopped; the exit status.
+
+    Each mode's server is started here (the Runtime API loop joins the RPC server).
+    """
+    listen_port = _listen_port(mode)
+    if listen_port is None:
+        return LISTEN_FAILED
+    registry = TypeRegistry(first_user_id)
+    return trio.run(functools.partial(serve_function, registry=registry), function, listen_port)

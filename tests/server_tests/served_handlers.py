@@ -1,0 +1,173 @@
+"""Handlers served by ``lambda-legacy serve`` in the end-to-end server tests.
+
+The tests point ``LAMBDA_TASK_ROOT`` at this folder and name a handler here (``served_handlers.X``).
+Handlers that must stay in flight while the test does something else use a *gate*: the event names
+a folder; the handler creates ``started-<tag>`` in it, then waits until ``release`` exists. That
+orders things across processes without any timing assumption.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import trio
+
+from lambda_legacy import LambdaContext
+
+#: How often a gated handler looks for the release file.
+GATE_POLL_SECONDS = 0.005
+
+
+def _gate(event: object) -> tuple[Path, str]:
+    assert isinstance(event, dict)
+    return Path(event["gate"]), str(event["tag"])
+
+
+def echo(event: object, context: LambdaContext) -> object:
+    """Return the event unchanged."""
+    return event
+
+
+async def async_echo(event: object, context: LambdaContext) -> object:
+    """Return the event after yielding to trio once (so it really runs as a coroutine)."""
+    await trio.sleep(0)
+    return {"event": event, "request_id": context.aws_request_id}
+
+
+def print_and_echo(event: object, context: LambdaContext) -> object:
+    """Print ``called <request id>`` on stdout, then return the event."""
+    print(f"called {context.aws_request_id}")
+    return event
+
+
+def _described(value: object) -> dict[str, object]:
+    return {"type": type(value).__name__, "value": value}
+
+
+def context_report(event: object, context: LambdaContext) -> object:
+    """Every context attribute as ``{"type", "value"}``, and ``_X_AMZN_TRACE_ID`` as set."""
+    identity = context.identity
+    client_context = context.client_context
+    report: dict[str, object] = {
+        name: _described(getattr(context, name))
+        for name in (
+            "aws_request_id",
+            "invoked_function_arn",
+            "function_name",
+            "function_version",
+            "memory_limit_in_mb",
+            "log_group_name",
+            "log_stream_name",
+            "tenant_id",
+        )
+    }
+    report["identity"] = {
+        "type": type(identity).__name__,
+        "cognito_identity_id": _described(identity.cognito_identity_id),
+        "cognito_identity_pool_id": _described(identity.cognito_identity_pool_id),
+    }
+    if client_context is None:
+        report["client_context"] = None
+    else:
+        client = client_context.client
+        report["client_context"] = {
+            "type": type(client_context).__name__,
+            "custom": _described(client_context.custom),
+            "env": _described(client_context.env),
+            "client": None
+            if client is None
+            else {
+                "type": type(client).__name__,
+                **{
+                    name: _described(getattr(client, name))
+                    for name in (
+                        "installation_id",
+                        "app_title",
+                        "app_version_name",
+                        "app_version_code",
+                        "app_package_name",
+                    )
+                },
+            },
+        }
+    report["remaining_time_in_millis"] = _described(context.get_remaining_time_in_millis())
+    report["w3c"] = context.w3c()
+    report["trace_id_env"] = os.environ.get("_X_AMZN_TRACE_ID")
+    return report
+
+
+def _inner_failure(message: str) -> None:
+    raise ValueError(message)
+
+
+def raise_error(event: object, context: LambdaContext) -> object:
+    """Raise ``ValueError(event["message"])`` one call below the handler."""
+    assert isinstance(event, dict)
+    _inner_failure(str(event["message"]))
+    return None
+
+
+async def async_raise_error(event: object, context: LambdaContext) -> object:
+    """The async twin of :func:`raise_error`."""
+    await trio.sleep(0)
+    assert isinstance(event, dict)
+    _inner_failure(str(event["message"]))
+    return None
+
+
+def raise_base_exception(event: object, context: LambdaContext) -> object:
+    """Raise the exception named by the event: SystemExit, KeyboardInterrupt or MemoryError."""
+    assert isinstance(event, dict)
+    kinds: dict[str, type[BaseException]] = {
+        "SystemExit": SystemExit,
+        "KeyboardInterrupt": KeyboardInterrupt,
+        "MemoryError": MemoryError,
+    }
+    raise kinds[str(event["raise"])](str(event.get("message", "")))
+
+
+def print_gated(event: object, context: LambdaContext) -> object:
+    """Print a line (and nothing that would flush stdout), then wait for the release."""
+    folder, tag = _gate(event)
+    print(f"print while running {context.aws_request_id}")
+    (folder / f"started-{tag}").touch()
+    while not (folder / "release").exists():
+        time.sleep(GATE_POLL_SECONDS)
+    return tag
+
+
+def gated(event: object, context: LambdaContext) -> object:
+    """Log, announce the start, wait for the release, log again, and return the tag.
+
+    Each log line names the request id it expects to be stamped with, so the test can check it.
+    """
+    folder, tag = _gate(event)
+    logging.warning("before %s", context.aws_request_id)
+    (folder / f"started-{tag}").touch()
+    while not (folder / "release").exists():
+        time.sleep(GATE_POLL_SECONDS)
+    logging.warning("after %s", context.aws_request_id)
+    return {"tag": tag, "request_id": context.aws_request_id}
+
+
+async def async_gated(event: object, context: LambdaContext) -> object:
+    """:func:`gated` as a coroutine on the server's trio loop."""
+    folder, tag = _gate(event)
+    logging.warning("before %s", context.aws_request_id)
+    (folder / f"started-{tag}").touch()
+    while not (folder / "release").exists():
+        await trio.sleep(GATE_POLL_SECONDS)
+    logging.warning("after %s", context.aws_request_id)
+    return {"tag": tag, "request_id": context.aws_request_id}
+
+
+def log_levels(event: object, context: LambdaContext) -> object:
+    """One record at each level, with an ``extra`` field for the JSON format."""
+    logger = logging.getLogger("served")
+    logger.debug("debug line")
+    logger.info("info line")
+    logger.warning("warning line", extra={"order_id": 7})
+    return None

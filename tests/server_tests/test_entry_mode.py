@@ -1,0 +1,37 @@
+"""The mode switch of the serving entry: aws-lambda-go's order of the two mode variables."""
+
+from __future__ import annotations
+
+import pytest
+
+from runtime._entry import LambdaEnvironmentError, RpcMode, choose_mode
+from runtime._settings import Settings
+
+
+def test_server_port_selects_rpc_mode_with_the_port_text_as_given() -> None:
+    settings = Settings.from_env({"_LAMBDA_SERVER_PORT": "60304"})
+    assert choose_mode(settings) == RpcMode(port="60304")
+
+
+def test_the_port_option_wins_over_the_variable() -> None:
+    settings = Settings.from_env({"_LAMBDA_SERVER_PORT": "60304"})
+    assert choose_mode(settings, "9001") == RpcMode(port="9001")
+
+
+def test_rpc_mode_wins_when_both_variables_are_set() -> None:
+    settings = Settings.from_env(
+        {"_LAMBDA_SERVER_PORT": "60304", "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"}
+    )
+    assert choose_mode(settings) == RpcMode(port="60304")
+
+
+@pytest.mark.parametrize("environ", [{}, {"_LAMBDA_SERVER_PORT": ""}])
+def test_no_mode_variable_is_a_clear_error(environ: dict[str, str]) -> None:
+    with pytest.raises(LambdaEnvironmentError, match="_LAMBDA_SERVER_PORT is not defined"):
+        choose_mode(Settings.from_env(environ))
+
+
+def test_runtime_api_alone_is_refused_until_that_mode_exists() -> None:
+    settings = Settings.from_env({"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"})
+    with pytest.raises(LambdaEnvironmentError, match="Runtime API mode is not available"):
+        choose_mode(settings)

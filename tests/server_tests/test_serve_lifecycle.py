@@ -1,0 +1,153 @@
+"""How a served function starts and stops: SIGTERM, ``lambda_legacy.start``, bad ports."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import trio
+
+# The suite imports test modules with importlib, which does not put their folder on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from served_process import (
+    PROCESS_TIMEOUT,
+    gate_event,
+    guarded,
+    invoke_request,
+    served,
+    started_script,
+    wait_for_file,
+)
+
+from runtime._client import connect_function
+from runtime._messages import InvokeResponse
+
+SCRIPT = textwrap.dedent(
+    """\
+    import logging
+
+    import lambda_legacy
+
+
+    {definition} handler(event, context):
+        logging.warning("script handler %s", context.aws_request_id)
+        if "raise" in event:
+            raise SystemExit(event["raise"])
+        return {{"script": True, "event": event}}
+
+
+    lambda_legacy.start(handler)
+    """
+)
+
+
+def write_script(folder: Path, *, is_async: bool = False) -> Path:
+    path = folder / "function_main.py"
+    path.write_text(SCRIPT.format(definition="async def" if is_async else "def"))
+    return path
+
+
+@pytest.mark.parametrize("handler", ["gated", "async_gated"])
+@guarded
+async def test_sigterm_finishes_the_invoke_in_flight_then_exits_0(
+    handler: str, tmp_path: Path
+) -> None:
+    with served(f"served_handlers.{handler}") as server:
+        replies: list[InvokeResponse] = []
+        async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as client:
+            async with trio.open_nursery() as nursery:
+
+                async def invoke() -> None:
+                    request = invoke_request(gate_event(tmp_path, "a"), "req-in-flight")
+                    replies.append(await client.invoke(request))
+
+                nursery.start_soon(invoke)
+                await wait_for_file(tmp_path / "started-a")
+                server.send_signal(signal.SIGTERM)
+                (tmp_path / "release").touch()
+            status = await server.wait()
+            with pytest.raises(trio.BrokenResourceError):
+                await client.ping()  # the server closed the connection after the reply
+        with pytest.raises(OSError, match="refused"):
+            socket.create_connection(("127.0.0.1", server.port)).close()
+    assert replies[0].error is None
+    assert json.loads(replies[0].payload) == {"tag": "a", "request_id": "req-in-flight"}
+    assert status == 0
+
+
+@guarded
+async def test_sigterm_when_idle_exits_0() -> None:
+    with served("served_handlers.echo") as server:
+        async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as client:
+            await client.invoke(invoke_request(b"{}", "req-1"))
+            server.send_signal(signal.SIGTERM)
+            assert await server.wait() == 0
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+@guarded
+async def test_start_serves_the_script_s_handler_with_logging(
+    tmp_path: Path, is_async: bool
+) -> None:
+    with started_script(write_script(tmp_path, is_async=is_async)) as server:
+        async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as client:
+            response = await client.invoke(invoke_request(b'{"n":1}', "req-script"))
+            output = await server.wait_for_stdout("script handler req-script\n")
+            server.send_signal(signal.SIGTERM)
+            status = await server.wait()
+    assert response.error is None
+    assert json.loads(response.payload) == {"script": True, "event": {"n": 1}}
+    assert re.search(r"^\[WARNING\]\t\S+Z\treq-script\tscript handler req-script$", output, re.M)
+    assert status == 0
+
+
+@guarded
+async def test_start_exits_non_zero_after_a_should_exit_reply(tmp_path: Path) -> None:
+    with started_script(write_script(tmp_path)) as server:
+        async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as client:
+            response = await client.invoke(invoke_request(b'{"raise":3}', "req-exit"))
+        status = await server.wait()
+    assert response.error is not None
+    assert (response.error.type, response.error.message) == ("SystemExit", "3")
+    assert response.error.should_exit
+    assert status != 0
+
+
+@guarded
+async def test_start_without_the_server_port_raises_a_clear_error(tmp_path: Path) -> None:
+    with started_script(write_script(tmp_path), with_port=False) as process:
+        status = await process.wait()
+        stderr = process.stderr()
+    assert status == 1  # the uncaught exception
+    last_line = stderr.strip().splitlines()[-1]
+    assert "LambdaEnvironmentError: " in last_line
+    assert "_LAMBDA_SERVER_PORT" in last_line
+
+
+@guarded
+async def test_serve_without_a_port_is_a_usage_error() -> None:
+    with served("served_handlers.echo", {"_LAMBDA_SERVER_PORT": ""}) as process:
+        status = await process.wait()
+        stderr = process.stderr()
+    assert status == 2
+    assert "_LAMBDA_SERVER_PORT" in stderr
+
+
+@guarded
+async def test_a_busy_port_fails_like_go_s_listen() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with served("served_handlers.echo", port=port) as process:
+            status = await process.wait()
+            stderr = process.stderr()
+    assert status == 1
+    assert f"listen tcp 127.0.0.1:{port}: bind: address already in use" in stderr
