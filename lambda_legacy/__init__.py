@@ -28,8 +28,11 @@ def start(handler: Callable[..., object]) -> NoReturn:
     status 0 after SIGTERM, 1 after an invoke whose reply said ShouldExit (the handler raised
     ``SystemExit``, ``KeyboardInterrupt`` or ``MemoryError``) or if the port cannot be opened.
 
+    Where ``AWS_LAMBDA_RUNTIME_API`` is set and ``_LAMBDA_SERVER_PORT`` is not (provided.al2,
+    provided.al2023), it serves ``handler`` through the Runtime API instead, as aws-lambda-go does.
+
     Raises:
-        LambdaEnvironmentError: ``_LAMBDA_SERVER_PORT`` is not set (the script was not started
-            by Lambda's go1.x service, nor by ``lambda-legacy invoke``); nothing was started.
+        LambdaEnvironmentError: neither variable is set (the script was not started by Lambda,
+            nor by ``lambda-legacy invoke``); nothing was started.
     """
     raise SystemExit(serve(handler, environ=os.environ))

@@ -18,7 +18,9 @@ USAGE_ERROR = 2
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``serve`` and its options."""
     serve_parser = commands.add_parser(
-        "serve", help="serve HANDLER (module.function) over go1.x RPC"
+        "serve",
+        help="serve HANDLER (module.function) over go1.x RPC, or the Runtime API when "
+        "AWS_LAMBDA_RUNTIME_API is set and _LAMBDA_SERVER_PORT is not",
     )
     serve_parser.add_argument("handler", help="Lambda handler name, e.g. app.handler or pkg/mod.fn")
     serve_parser.add_argument("--port", help="port to listen on (default: $_LAMBDA_SERVER_PORT)")
@@ -34,11 +36,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until SIGTERM (0) or a ShouldExit reply (1); 2 when no port is given."""
+    """Serve until SIGTERM (0) or a ShouldExit reply (1); 2 when no mode variable is set."""
     try:
         return serve(
             args.handler, environ=os.environ, port=args.port, first_user_id=args.gob_first_id
         )
     except LambdaEnvironmentError:
-        print("lambda-legacy serve: set _LAMBDA_SERVER_PORT or pass --port", file=sys.stderr)
+        print(
+            "lambda-legacy serve: set _LAMBDA_SERVER_PORT (go1.x RPC), pass --port, or run "
+            "where AWS_LAMBDA_RUNTIME_API is set (Runtime API)",
+            file=sys.stderr,
+        )
         return USAGE_ERROR

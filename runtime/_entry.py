@@ -31,10 +31,11 @@ from ._dispatch import HandlerFunction
 from ._errors import LambdaLegacyError, RuntimeFault
 from ._handler import Handler, resolve_handler
 from ._logging import INVOKE_REQUEST_ID, install_lambda_logging, make_stdout_unbuffered
+from ._runtime_api import serve_runtime_api
 from ._server import serve_function
 from ._settings import Settings
 
-__all__ = ["LambdaEnvironmentError", "RpcMode", "choose_mode", "serve"]
+__all__ = ["LambdaEnvironmentError", "RpcMode", "RuntimeApiMode", "choose_mode", "serve"]
 
 #: The largest TCP port; Go's listen refuses a larger one with "invalid port".
 MAX_PORT = 65535
@@ -61,7 +62,14 @@ class RpcMode:
     port: str
 
 
-def choose_mode(settings: Settings, port: str | None = None) -> RpcMode:
+@attrs.frozen(kw_only=True)
+class RuntimeApiMode:
+    """Runtime API mode: events from ``http://<address>/2018-06-01/runtime/invocation/next``."""
+
+    address: str
+
+
+def choose_mode(settings: Settings, port: str | None = None) -> RpcMode | RuntimeApiMode:
     """THE mode switch: how this process talks to Lambda.
 
     aws-lambda-go's ``start()`` takes the first non-empty variable of ``_LAMBDA_SERVER_PORT``
@@ -74,15 +82,11 @@ def choose_mode(settings: Settings, port: str | None = None) -> RpcMode:
     port_text = port if port is not None else settings.server_port
     if port_text is not None:
         return RpcMode(port=port_text)
-    # The Runtime API mode goes here, and only here: settings.runtime_api set (and no port)
-    # selects it, as in aws-lambda-go. Until it exists, that case is refused like the rest.
-    if settings.runtime_api is not None:
-        raise LambdaEnvironmentError(
-            "AWS_LAMBDA_RUNTIME_API is set but the Runtime API mode is not available; "
-            "set _LAMBDA_SERVER_PORT to serve as a go1.x function"
-        )
+    if settings.runtime_api:
+        return RuntimeApiMode(address=settings.runtime_api)
     raise LambdaEnvironmentError(
-        "expected AWS Lambda environment variable _LAMBDA_SERVER_PORT is not defined"
+        "expected AWS Lambda environment variable _LAMBDA_SERVER_PORT or AWS_LAMBDA_RUNTIME_API"
+        " is not defined"
     )
 
 
@@ -132,18 +136,27 @@ def serve(
     ``first_user_id`` is the gob type id of the first type the process sends: 65 as Go <= 1.20
     numbers them (the go1.x default), 64 as Go >= 1.21 does.
 
+    With ``AWS_LAMBDA_RUNTIME_API`` set and no port, the handler is served through the Runtime
+    API instead (:mod:`runtime._runtime_api`), as aws-lambda-go chooses.
+
     Returns:
         The exit status: 0 after SIGTERM, 1 after a reply with ShouldExit or when the listener
-        cannot be opened.
+        cannot be opened (in Runtime API mode: 1 after an init error or a failed API call).
 
     Raises:
         LambdaEnvironmentError: no mode is set; nothing has been changed or imported yet.
     """
     settings = Settings.from_env(environ)
     mode = choose_mode(settings, port)
+    cwd = os.getcwd() if cwd is None else cwd
+    if isinstance(mode, RuntimeApiMode):
+        # awslambdaric's order (unbuffer, log handler, import) is kept inside the loop's entry.
+        return trio.run(
+            functools.partial(serve_runtime_api, target, settings, environ=environ, cwd=cwd)
+        )
     make_stdout_unbuffered()
     install_lambda_logging(settings, INVOKE_REQUEST_ID.get, sys.stdout)
-    handler, init_error = _load_handler(target, settings, os.getcwd() if cwd is None else cwd)
+    handler, init_error = _load_handler(target, settings, cwd)
     function = HandlerFunction(handler, settings, init_error, environ=environ)
     return _run(mode, function, first_user_id)
 

@@ -329,7 +329,7 @@ async def _report_init_error(
 
 
 async def serve_runtime_api(
-    handler_name: str,
+    handler_name: Handler | str,
     settings: Settings,
     *,
     environ: MutableMapping[str, str] | None = None,
@@ -340,7 +340,8 @@ async def serve_runtime_api(
     """Load ``handler_name`` and serve it through the Runtime API at ``settings.runtime_api``.
 
     Args:
-        handler_name: ``module.function`` (or ``pkg/module.function``), as for RPC mode.
+        handler_name: ``module.function`` (or ``pkg/module.function``), as for RPC mode, or
+            the handler itself (``lambda_legacy.start``).
         settings: built once from the environment by the entry point.
         environ: where ``_X_AMZN_TRACE_ID`` is set per invoke and ``AWS_EXECUTION_ENV`` read;
             ``os.environ`` by default.
@@ -373,7 +374,11 @@ async def serve_runtime_api(
     error_log = _ErrorLog(sink=sink, encoder=encoder, json_format=settings.log_format == "JSON")
     try:
         try:
-            handler = resolve_handler(handler_name, settings.task_root, cwd)
+            handler = (
+                handler_name
+                if not isinstance(handler_name, str)
+                else resolve_handler(handler_name, settings.task_root, cwd)
+            )
         except RuntimeFault as fault:
             await _report_init_error(client, fault, error_log, encoder)
             return 1

@@ -40,7 +40,6 @@ TESTS = Path(__file__).resolve().parent
 HERE = TESTS / "runtime_api_tests"
 TOOLS = TESTS.parent / "tools"
 STANDIN = HERE / "standin_rie.py"
-LAUNCHER = HERE / "launch_runtime_api.py"
 #: Where ``tools/check`` installs awslambdaric, apart from the project's environment.
 RIC_VENV = TOOLS / "bin" / "venv-awslambdaric"
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
@@ -90,7 +89,7 @@ def ric_python() -> Path:
 def runtime_command(runtime: str, handler: str) -> list[str]:
     """The bootstrap command for ``handler`` under ``ours`` or ``awslambdaric``."""
     if runtime == "ours":
-        return [sys.executable, str(LAUNCHER), handler]
+        return [sys.executable, "-m", "lambda_legacy", "serve", handler]
     return [str(ric_python()), "-m", "awslambdaric", handler]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runtime._entry import LambdaEnvironmentError, RpcMode, choose_mode
+from runtime._entry import LambdaEnvironmentError, RpcMode, RuntimeApiMode, choose_mode
 from runtime._settings import Settings
 
 
@@ -27,11 +27,10 @@ def test_rpc_mode_wins_when_both_variables_are_set() -> None:
 
 @pytest.mark.parametrize("environ", [{}, {"_LAMBDA_SERVER_PORT": ""}])
 def test_no_mode_variable_is_a_clear_error(environ: dict[str, str]) -> None:
-    with pytest.raises(LambdaEnvironmentError, match="_LAMBDA_SERVER_PORT is not defined"):
+    with pytest.raises(LambdaEnvironmentError, match="AWS_LAMBDA_RUNTIME_API is not defined"):
         choose_mode(Settings.from_env(environ))
 
 
-def test_runtime_api_alone_is_refused_until_that_mode_exists() -> None:
+def test_runtime_api_alone_selects_the_runtime_api_mode() -> None:
     settings = Settings.from_env({"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"})
-    with pytest.raises(LambdaEnvironmentError, match="Runtime API mode is not available"):
-        choose_mode(settings)
+    assert choose_mode(settings) == RuntimeApiMode(address="127.0.0.1:9001")
