@@ -9,13 +9,26 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from runtime._context import LambdaContext as LambdaContext
-from runtime._entry import LambdaEnvironmentError as LambdaEnvironmentError
-from runtime._entry import serve
+if TYPE_CHECKING:
+    from runtime._context import LambdaContext as LambdaContext
+    from runtime._entry import LambdaEnvironmentError as LambdaEnvironmentError
 
 __all__ = ["LambdaContext", "LambdaEnvironmentError", "start"]
+
+
+def __getattr__(name: str) -> object:
+    """Import the runtime only when it is used: ``lambda-legacy invoke`` never needs it."""
+    if name == "LambdaContext":
+        from runtime._context import LambdaContext  # noqa: PLC0415 - lazy on purpose
+
+        return LambdaContext
+    if name == "LambdaEnvironmentError":
+        from runtime._entry import LambdaEnvironmentError  # noqa: PLC0415 - lazy on purpose
+
+        return LambdaEnvironmentError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def start(handler: Callable[..., object]) -> NoReturn:
@@ -35,4 +48,6 @@ def start(handler: Callable[..., object]) -> NoReturn:
         LambdaEnvironmentError: neither variable is set (the script was not started by Lambda,
             nor by ``lambda-legacy invoke``); nothing was started.
     """
+    from runtime._entry import serve  # noqa: PLC0415 - lazy on purpose
+
     raise SystemExit(serve(handler, environ=os.environ))

@@ -31,7 +31,6 @@ from ._dispatch import HandlerFunction
 from ._errors import LambdaLegacyError, RuntimeFault
 from ._handler import Handler, resolve_handler
 from ._logging import INVOKE_REQUEST_ID, install_lambda_logging, make_stdout_unbuffered
-from ._runtime_api import serve_runtime_api
 from ._server import serve_function
 from ._settings import Settings
 
@@ -150,6 +149,9 @@ def serve(
     mode = choose_mode(settings, port)
     cwd = os.getcwd() if cwd is None else cwd
     if isinstance(mode, RuntimeApiMode):
+        # Imported here: the HTTP client is no part of a go1.x function's cold start.
+        from ._runtime_api import serve_runtime_api  # noqa: PLC0415 - lazy on purpose
+
         # awslambdaric's order (unbuffer, log handler, import) is kept inside the loop's entry.
         return trio.run(
             functools.partial(serve_runtime_api, target, settings, environ=environ, cwd=cwd)
