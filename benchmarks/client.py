@@ -32,14 +32,12 @@ import json
 import os
 import platform
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import attrs
 import trio
@@ -48,13 +46,10 @@ from lambda_legacy._sync_client import BlockingFunctionClient, dial_blocking
 from runtime._client import connect_function
 from runtime._messages import InvokeRequest, InvokeRequest_Timestamp
 
+from ._peers import GOPEER, ROOT, build_go, free_port, payload_of
 from ._report import format_table, percentile, spread
 
 __all__ = ["main"]
-
-ROOT = Path(__file__).resolve().parent.parent
-TOOLS = ROOT / "tools"
-GOPEER = TOOLS / "bin" / "gopeer"
 
 #: The small and the large event of issue 4.
 SIZES = (100, 1 << 20)
@@ -73,24 +68,6 @@ class Round:
 
     p50: float
     p99: float
-
-
-def build_go() -> None:
-    """Build tools/bin/gopeer (the function and the Go client)."""
-    subprocess.run(["go", "build", "-o", "bin/", "./gopeer"], cwd=TOOLS, check=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def payload_of(size: int) -> bytes:
-    """``{"data":"aaa..."}`` of exactly ``size`` bytes, as ``gopeer client --latency`` sends."""
-    frame = len(b'{"data":""}')
-    return b'{"data":"' + b"a" * (size - frame) + b'"}'
 
 
 def requests(payload: bytes, total: int) -> list[InvokeRequest]:
