@@ -22,7 +22,14 @@ from ._logging import LambdaLogHandler
 from ._payload import GoJSONError, parse_json
 from ._settings import Settings
 
-__all__ = ["CognitoIdentity", "Client", "ClientContext", "LambdaContext", "build_context"]
+__all__ = [
+    "Client",
+    "ClientContext",
+    "CognitoIdentity",
+    "LambdaContext",
+    "build_context",
+    "client_from_json",
+]
 
 #: Keys of the client context's ``w3c`` object that ``LambdaContext.w3c()`` exposes.
 W3C_FIELDS = ("traceparent", "tracestate", "baggage")
@@ -263,6 +270,17 @@ def _check_go_shape(parsed: object) -> None:
             raise _type_error(value, ".custom", "map[string]json.RawMessage")
 
 
+def client_from_json(raw_client: dict[str, object]) -> Client:
+    """awslambdaric's ``Client`` from the client context's ``client`` object: exact keys."""
+    return Client(
+        installation_id=raw_client.get("installation_id"),
+        app_title=raw_client.get("app_title"),
+        app_version_name=raw_client.get("app_version_name"),
+        app_version_code=raw_client.get("app_version_code"),
+        app_package_name=raw_client.get("app_package_name"),
+    )
+
+
 def _parse_client_context(data: bytes) -> tuple[ClientContext | None, dict[str, str]]:
     """The handler's ``client_context`` and ``w3c()`` fields from the request's raw JSON bytes."""
     try:
@@ -282,15 +300,7 @@ def _parse_client_context(data: bytes) -> tuple[ClientContext | None, dict[str, 
         fields = {key: w3c[key] for key in W3C_FIELDS if isinstance(w3c.get(key), str)}
     # awslambdaric's shape: exact keys, values as parsed.
     raw_client = parsed.get("client")
-    client = None
-    if isinstance(raw_client, dict):
-        client = Client(
-            installation_id=raw_client.get("installation_id"),
-            app_title=raw_client.get("app_title"),
-            app_version_name=raw_client.get("app_version_name"),
-            app_version_code=raw_client.get("app_version_code"),
-            app_package_name=raw_client.get("app_package_name"),
-        )
+    client = client_from_json(raw_client) if isinstance(raw_client, dict) else None
     context = ClientContext(custom=parsed.get("custom"), env=parsed.get("env"), client=client)
     return context, fields
 

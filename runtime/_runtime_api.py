@@ -41,7 +41,13 @@ from typing import TextIO
 import attrs
 import trio
 
-from ._context import W3C_FIELDS, Client, ClientContext, CognitoIdentity, LambdaContext
+from ._context import (
+    W3C_FIELDS,
+    ClientContext,
+    CognitoIdentity,
+    LambdaContext,
+    client_from_json,
+)
 from ._errors import LambdaContextUnmarshalError, RuntimeFault
 from ._faults import format_user_traceback
 from ._handler import Handler, call_handler, resolve_handler
@@ -121,13 +127,7 @@ def _client_context(raw: str | None) -> tuple[ClientContext | None, dict[str, st
     if raw_client is not None:
         if not isinstance(raw_client, dict):
             raise _no_get(raw_client)
-        client = Client(
-            installation_id=raw_client.get("installation_id"),
-            app_title=raw_client.get("app_title"),
-            app_version_name=raw_client.get("app_version_name"),
-            app_version_code=raw_client.get("app_version_code"),
-            app_package_name=raw_client.get("app_package_name"),
-        )
+        client = client_from_json(raw_client)
     context = ClientContext(custom=parsed.get("custom"), env=parsed.get("env"), client=client)
     return context, w3c
 

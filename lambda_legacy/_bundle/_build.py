@@ -176,6 +176,9 @@ def build_bundle(request: BundleRequest, progress: Callable[[str], None]) -> Bun
         progress(f"[2/{_STEPS}] runtime packages: {names}")
         copy_runtime(dists, root / layout.site_packages)
         site_packages = root / layout.site_packages
+        # The runtime's own extension modules (simplejson's speedups carry 340 KB of debug
+        # info) are ours to strip; the user's requirements, installed next, are left as built.
+        runtime_stripped = strip_files(elf_files(site_packages))
         # -OO (no docstrings or asserts) for the runtime too: trio guards every use of __doc__,
         # attrs and lambda-legacy only assert what types already say. 180 KB zipped.
         compile_sourceless(site_packages, f"{TASK_ROOT}/{layout.site_packages}", optimize=2)
@@ -202,7 +205,7 @@ def build_bundle(request: BundleRequest, progress: Callable[[str], None]) -> Bun
         progress(f"[5/{_STEPS}] shared libraries, glibc included")
         assert interpreter.elf.interpreter is not None
         gather_libraries(Path(interpreter.elf.interpreter), root, layout)
-        stripped = strip_files(  # ours only: the requirements' wheels are left as they came
+        stripped = runtime_stripped and strip_files(  # the requirements stay as they came
             p for p in elf_files(root / RUNTIME_DIR) if not p.is_relative_to(site_packages)
         )
 

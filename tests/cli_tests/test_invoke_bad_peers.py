@@ -14,34 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import run_cli
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 BAD_PEER = Path(__file__).resolve().parent / "peers" / "bad_peer.py"
-CLI = [sys.executable, "-m", "lambda_legacy"]
-HANG_LIMIT = 120
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-
-
-def run_cli(
-    args: list[str], *, stdin: str | None = None, cwd: Path = ROOT
-) -> subprocess.CompletedProcess[str]:
-    """Run ``lambda-legacy ARGS``; a hang fails the test after SIGTERM, which makes the command
-    kill its function first (SIGKILL, as subprocess.run's timeout sends, would orphan it)."""
-    with subprocess.Popen(
-        [*CLI, *args],
-        cwd=cwd,
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as process:
-        try:
-            out, err = process.communicate(stdin, timeout=HANG_LIMIT)
-        except subprocess.TimeoutExpired:
-            process.terminate()
-            out, err = process.communicate()
-            pytest.fail(f"lambda-legacy {' '.join(args)} hung; stderr:\n{err}")
-    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
 
 def invoke(*args: str) -> subprocess.CompletedProcess[str]:

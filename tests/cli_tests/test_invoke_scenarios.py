@@ -13,19 +13,16 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import attrs
 import pytest
+from cli_runner import CLI, HANG_LIMIT, ROOT, run_cli
 from go_peer import gopeer
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 PEERS = Path(__file__).resolve().parent / "peers"
-CLI = [sys.executable, "-m", "lambda_legacy"]
 #: Far above what any invoke here needs; only a hang would reach it.
-HANG_LIMIT = 120
 #: Cold starts of a Python server on a loaded 2-core machine took up to 8 s; none should fail here.
 INIT_TIMEOUT = "30"
 
@@ -51,28 +48,6 @@ class Peer:
     def options(self) -> list[str]:
         options = ["--init-timeout", INIT_TIMEOUT]
         return options if self.go is not None else [*options, "--env", f"LAMBDA_TASK_ROOT={PEERS}"]
-
-
-def run_cli(
-    args: list[str], *, stdin: str | None = None, cwd: Path = ROOT
-) -> subprocess.CompletedProcess[str]:
-    """Run ``lambda-legacy ARGS``; a hang fails the test after SIGTERM, which makes the command
-    kill its function first (SIGKILL, as subprocess.run's timeout sends, would orphan it)."""
-    with subprocess.Popen(
-        [*CLI, *args],
-        cwd=cwd,
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as process:
-        try:
-            out, err = process.communicate(stdin, timeout=HANG_LIMIT)
-        except subprocess.TimeoutExpired:
-            process.terminate()
-            out, err = process.communicate()
-            pytest.fail(f"lambda-legacy {' '.join(args)} hung; stderr:\n{err}")
-    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
 
 @pytest.fixture(params=["go", "python"])
