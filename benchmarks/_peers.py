@@ -21,7 +21,6 @@ import attrs
 __all__ = [
     "COLD_START_RETRY",
     "GOPEER",
-    "RIEFUNCTION",
     "ROOT",
     "TOOLS",
     "WAIT",
@@ -40,7 +39,6 @@ __all__ = [
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / "tools"
 GOPEER = TOOLS / "bin" / "gopeer"
-RIEFUNCTION = TOOLS / "bin" / "riefunction"
 
 #: How long a server may take to answer its first Ping, or the client to finish, in seconds.
 WAIT = 60.0

@@ -13,7 +13,8 @@ Every contender serves the same echo (``benchmarks/handlers/echo.py`` for Python
 - (d) awslambdaric 4.2.2: ``python -m awslambdaric echo.handler`` in
   ``tools/bin/venv-awslambdaric``;
 - (e) ``python3 -m lambda_legacy bridge -- tools/bin/gopeer function --handler echo``;
-- (f) ``tools/bin/riefunction --handler echo`` (aws-lambda-go v1.54.0, its own Runtime API mode).
+- (f) ``tools/bin/gopeer function --handler echo`` without ``_LAMBDA_SERVER_PORT`` (aws-lambda-go
+  v1.54.0, its own Runtime API mode).
 
 (a) and (b) are driven by Go's net/rpc client (``gopeer client --latency``, one connection,
 sequential invokes, each timed around ``rpc.Client.Call``). (c) to (f) run under the emulator
@@ -65,7 +66,6 @@ import attrs
 
 from ._peers import (
     GOPEER,
-    RIEFUNCTION,
     ROOT,
     Server,
     build_go,
@@ -356,7 +356,9 @@ def contenders() -> list[Contender]:
         Contender("c", "(c) lambda-legacy serve, Runtime API", API, SERVE, {}),
         Contender("d", "(d) awslambdaric 4.2.2", API, ric, {}),
         Contender("e", "(e) Go under lambda-legacy bridge", API, (*bridge, *GO_ECHO), {}),
-        Contender("f", "(f) aws-lambda-go, Runtime API", API, (str(RIEFUNCTION), *GO_ECHO), {}),
+        Contender(
+            "f", "(f) aws-lambda-go, Runtime API", API, (str(GOPEER), "function", *GO_ECHO), {}
+        ),
         Contender("floor", FLOOR_NAME, API, (python, str(HANDLERS / "minimal_runtime.py")), {}),
     ]
 
@@ -571,7 +573,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("python3 -m lambda_legacy serve has no Runtime API mode: (c) cannot run")
         return 1
     started = time.monotonic()
-    build_go("./gopeer", "./riefunction")
+    build_go("./gopeer")
     load_before = load_average()
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)

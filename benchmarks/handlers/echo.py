@@ -2,7 +2,7 @@
 
 Like ``examples/hello.py`` but pure echo, so that every runtime in the comparison spends only its
 own cost (decode the event, call, encode the result): the Go side is ``gopeer function --handler
-echo`` / ``riefunction --handler echo`` (``json.RawMessage`` in and out).
+echo`` / the same without ``_LAMBDA_SERVER_PORT`` (``json.RawMessage`` in and out).
 """
 
 from __future__ import annotations

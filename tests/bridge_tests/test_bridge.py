@@ -2,7 +2,8 @@
 
 The legacy executable is ``tools/bin/legacyfunction``, built with aws-lambda-go v1.17.0, which
 knows nothing of the Runtime API; ``tools/bin/gopeer function`` (v1.54.0) covers the scenarios
-that need more handlers; ``tools/bin/riefunction`` is the same Go code in aws-lambda-go's own
+that need more handlers, and, started without ``_LAMBDA_SERVER_PORT``, is also the Go code in
+aws-lambda-go's own
 Runtime API mode, the reference the bridge must agree with.
 """
 
@@ -64,7 +65,7 @@ def test_the_bridge_answers_as_aws_lambda_go_s_own_runtime_api_mode(
     handler: str, emulator_kind: str, tmp_path: Path
 ) -> None:
     bridged = [*BRIDGE, "--", _go_tool("legacyfunction"), "--handler", handler]
-    native = [_go_tool("riefunction"), "--handler", handler]
+    native = [str(gopeer()), "function", "--handler", handler]
     answers = []
     for bootstrap in (bridged, native):
         with running_emulator(emulator_kind, bootstrap, cwd=tmp_path, workdir=tmp_path) as emu:

@@ -1,6 +1,6 @@
 """aws-lambda-go's own Runtime API mode under the emulator: the Go reference for later comparisons.
 
-``tools/bin/riefunction`` calls ``lambda.Start`` and nothing else, so with ``_LAMBDA_SERVER_PORT``
+``tools/bin/gopeer function`` calls ``lambda.Start``, so with ``_LAMBDA_SERVER_PORT``
 unset and ``AWS_LAMBDA_RUNTIME_API`` set (by the emulator) aws-lambda-go serves the Runtime API.
 These tests pin what it answers, so that the stand-in emulator is also checked against a third
 HTTP client (Go's net/http) besides awslambdaric's libcurl and our h11.
@@ -8,23 +8,17 @@ HTTP client (Go's net/http) besides awslambdaric's libcurl and our h11.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from rie import EMULATOR_KINDS, TOOLS, emulator_command, running_emulator
+from go_peer import gopeer
+from rie import EMULATOR_KINDS, emulator_command, running_emulator
 
-RIEFUNCTION = TOOLS / "bin" / "riefunction"
 
-
-@pytest.fixture(scope="module")
-def riefunction() -> Path:
-    if shutil.which("go") is None:
-        pytest.skip("go toolchain not on PATH: aws-lambda-go Runtime API reference not run")
-    if not RIEFUNCTION.exists():
-        subprocess.run(["go", "build", "-o", "bin/", "./riefunction"], cwd=TOOLS, check=True)
-    return RIEFUNCTION
+@pytest.fixture
+def go_function() -> list[str]:
+    """The Go function; started without ``_LAMBDA_SERVER_PORT`` it serves the Runtime API."""
+    return [str(gopeer()), "function"]
 
 
 @pytest.fixture(params=EMULATOR_KINDS)
@@ -35,9 +29,9 @@ def emulator_kind(request: pytest.FixtureRequest) -> str:
 
 
 def test_go_function_serves_runtime_api(
-    emulator_kind: str, riefunction: Path, tmp_path: Path
+    emulator_kind: str, go_function: list[str], tmp_path: Path
 ) -> None:
-    bootstrap = [str(riefunction), "--handler", "echo"]
+    bootstrap = [*go_function, "--handler", "echo"]
     with running_emulator(emulator_kind, bootstrap, cwd=tmp_path, workdir=tmp_path) as emulator:
         first = emulator.invoke(b'{"a": [1, 2],  "b": "x"}')
         second = emulator.invoke(b'"again"')
@@ -50,16 +44,18 @@ def test_go_function_serves_runtime_api(
         assert sum(path.endswith("/response") for path in paths) == 2
 
 
-def test_go_function_error_body(emulator_kind: str, riefunction: Path, tmp_path: Path) -> None:
-    bootstrap = [str(riefunction), "--handler", "error"]
+def test_go_function_error_body(emulator_kind: str, go_function: list[str], tmp_path: Path) -> None:
+    bootstrap = [*go_function, "--handler", "error"]
     with running_emulator(emulator_kind, bootstrap, cwd=tmp_path, workdir=tmp_path) as emulator:
         result = emulator.invoke(b"{}")
     # aws-lambda-go's Runtime API error body: no requestId, no stackTrace for a returned error.
     assert result.json() == {"errorMessage": "boom", "errorType": "errorString"}
 
 
-def test_go_function_panic_then_exit(emulator_kind: str, riefunction: Path, tmp_path: Path) -> None:
-    bootstrap = [str(riefunction), "--handler", "panic"]
+def test_go_function_panic_then_exit(
+    emulator_kind: str, go_function: list[str], tmp_path: Path
+) -> None:
+    bootstrap = [*go_function, "--handler", "panic"]
     with running_emulator(emulator_kind, bootstrap, cwd=tmp_path, workdir=tmp_path) as emulator:
         result = emulator.invoke(b"{}")
         again = emulator.invoke(b"{}")  # the process exited after the panic; a new one starts

@@ -180,8 +180,10 @@ func runFunction(args []string) {
 		fmt.Fprintf(os.Stderr, "gopeer function: unknown handler %q\n", *name)
 		os.Exit(2)
 	}
-	if os.Getenv("_LAMBDA_SERVER_PORT") == "" {
-		fmt.Fprintln(os.Stderr, "gopeer function: _LAMBDA_SERVER_PORT is not set")
+	// lambda.Start serves net/rpc when _LAMBDA_SERVER_PORT is set, else the Runtime API at
+	// AWS_LAMBDA_RUNTIME_API (aws-lambda-go's own Runtime API mode, the Go reference there).
+	if os.Getenv("_LAMBDA_SERVER_PORT") == "" && os.Getenv("AWS_LAMBDA_RUNTIME_API") == "" {
+		fmt.Fprintln(os.Stderr, "gopeer function: neither _LAMBDA_SERVER_PORT nor AWS_LAMBDA_RUNTIME_API is set")
 		os.Exit(2)
 	}
 	lambda.Start(h)
