@@ -21,7 +21,6 @@ import os
 import shutil
 import signal
 import socket
-import stat
 import subprocess
 import sys
 import tempfile
@@ -37,7 +36,7 @@ import trio
 
 from benchmarks._report import format_table, percentile, rss_kib, spread
 from lambda_legacy._bundle._limits import GO1X_LD_LIBRARY_PATH
-from lambda_legacy._bundle._zipfile import write_zip
+from lambda_legacy._bundle._zipfile import extract_with_modes, write_zip
 from runtime._client import connect_function
 from runtime._messages import InvokeRequest, InvokeRequest_Timestamp
 
@@ -136,15 +135,6 @@ def _build_go(work: Path) -> Function | None:
     return Function(name="Go (aws-lambda-go)", zip_path=work / "go.zip", build_s=[elapsed])
 
 
-def _extract(zip_path: Path, dest: Path) -> None:
-    with zipfile.ZipFile(zip_path) as archive:
-        for info in archive.infolist():
-            target = dest / info.filename
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(archive.read(info))
-            target.chmod(stat.S_IMODE(info.external_attr >> 16))
-
-
 def _drop_caches() -> bool:
     try:
         os.sync()
@@ -230,7 +220,7 @@ def main() -> None:
         tasks = []
         for index, function in enumerate(functions):
             tasks.append(work / f"task-{index}")
-            _extract(function.zip_path, tasks[-1])
+            extract_with_modes(function.zip_path, tasks[-1])
         tasks.append(_unbundled_reference(work))
         for task in tasks:
             _start_once(task)  # one start first, so "warm" means the page cache is warm

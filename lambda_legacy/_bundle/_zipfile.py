@@ -23,7 +23,7 @@ import attrs
 from ._errors import BundleError
 from ._limits import MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES, MIB
 
-__all__ = ["ZipStats", "staged_files", "write_zip"]
+__all__ = ["ZipStats", "extract_with_modes", "staged_files", "write_zip"]
 
 #: The earliest date a zip entry can hold; any fixed date makes the bytes repeatable.
 FIXED_DATE: Final = (1980, 1, 1, 0, 0, 0)
@@ -104,3 +104,18 @@ def write_zip(root: Path, output: Path) -> ZipStats:
         raise
     partial.replace(output)
     return ZipStats(zipped_bytes=zipped, unzipped_bytes=unzipped, file_count=len(files))
+
+
+def extract_with_modes(zip_path: Path, dest: Path) -> None:
+    """Unzip as Lambda does, applying each entry's recorded mode (``extractall`` ignores them).
+
+    Folders get 0755, as Lambda's extraction leaves them readable and searchable by everyone.
+    """
+    with zipfile.ZipFile(zip_path) as archive:
+        for info in archive.infolist():
+            target = dest / info.filename
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(archive.read(info))
+            target.chmod(stat.S_IMODE(info.external_attr >> 16))
+    for directory, _, _ in os.walk(dest):
+        Path(directory).chmod(0o755)

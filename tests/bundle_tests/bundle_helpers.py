@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import socket
-import stat
 import subprocess
 import sys
 import zipfile
@@ -98,18 +97,6 @@ def build(src: Path, requirements: Path, output: Path) -> tuple[int, str, str]:
     finally:
         sys.stdout, sys.stderr = saved
     return status, out.getvalue(), err.getvalue()
-
-
-def extract_with_modes(zip_path: Path, dest: Path) -> None:
-    """Unzip as Lambda does, applying each entry's recorded mode (``extractall`` ignores them)."""
-    with zipfile.ZipFile(zip_path) as archive:
-        for info in archive.infolist():
-            target = dest / info.filename
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(archive.read(info))
-            target.chmod(stat.S_IMODE(info.external_attr >> 16))
-    for directory, _, _ in os.walk(dest):
-        Path(directory).chmod(0o755)
 
 
 #: What go1.x starts the handler with (lambci/docker-lambda's base image), less the port.

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from lambda_legacy._bundle._zipfile import extract_with_modes
+
 _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
@@ -20,7 +22,6 @@ from bundle_helpers import (  # noqa: E402 (needs the path above)
     FUNCTION_SOURCE,
     BuiltBundle,
     build,
-    extract_with_modes,
     make_wheel,
 )
 

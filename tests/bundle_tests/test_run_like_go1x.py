@@ -23,7 +23,6 @@ import pytest
 from bundle_helpers import (
     NOBODY,
     BuiltBundle,
-    extract_with_modes,
     free_port,
     gopeer_call,
     group_is_empty,
@@ -33,6 +32,7 @@ from bundle_helpers import (
 from go_peer import gopeer
 
 from lambda_legacy._bundle._elf import read_elf
+from lambda_legacy._bundle._zipfile import extract_with_modes
 
 TASK_ROOT = Path("/var/task")
 
