@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import attrs
+
+from runtime._client import free_port
 
 __all__ = [
     "COLD_START_RETRY",
@@ -59,14 +60,6 @@ def build_go(*packages: str) -> None:
     """``go build`` the named ``tools/`` packages (default ``./gopeer``) into ``tools/bin/``."""
     targets = list(packages) or ["./gopeer"]
     subprocess.run(["go", "build", "-o", "bin/", *targets], cwd=TOOLS, check=True)
-
-
-def free_port() -> int:
-    """A port that was free on 127.0.0.1 a moment ago."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def payload_of(size: int) -> bytes:

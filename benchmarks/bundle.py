@@ -20,7 +20,6 @@ import argparse
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,7 +36,7 @@ import trio
 from benchmarks._report import format_table, percentile, rss_kib, spread
 from lambda_legacy._bundle._limits import GO1X_LD_LIBRARY_PATH
 from lambda_legacy._bundle._zipfile import extract_with_modes, write_zip
-from runtime._client import connect_function
+from runtime._client import connect_function, free_port
 from runtime._messages import InvokeRequest, InvokeRequest_Timestamp
 
 TOOLS: Final = Path(__file__).resolve().parent.parent / "tools"
@@ -81,13 +80,6 @@ class Function:
     name: str
     zip_path: Path
     build_s: list[float]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _build_ours(work: Path, builds: int) -> Function:
@@ -156,7 +148,7 @@ def _request() -> InvokeRequest:
 
 
 def _start_once(task: Path) -> Start:
-    port = _free_port()
+    port = free_port()
 
     async def measure(process: subprocess.Popen[bytes], started: float) -> Start:
         with trio.fail_after(START_TIMEOUT_S):

@@ -27,6 +27,7 @@ import h11
 import trio
 
 from benchmarks._report import format_table, percentile, spread
+from runtime._client import free_port
 from runtime._runtime_api_client import RuntimeApiClient
 
 SMALL_EVENT = (
@@ -129,15 +130,8 @@ if importlib.util.find_spec("httpx") is not None:
     CLIENTS["httpx"] = _time_httpx
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _start_server(size: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "benchmarks.runtime_api_client", "--serve", str(port), size]
     server = subprocess.Popen(command)
     deadline = time.monotonic() + 10

@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import sys
 from collections.abc import Sequence
 
@@ -26,6 +25,7 @@ from lambda_legacy._replay import (
     load_transcript,
     replay_connection,
 )
+from runtime._client import dial_function, free_port
 
 __all__ = ["ReplayReport", "add_parser", "replay_transcript"]
 
@@ -33,7 +33,6 @@ __all__ = ["ReplayReport", "add_parser", "replay_transcript"]
 START_TIMEOUT_SECONDS = 10.0
 #: How long a function that the transcript says exited by itself may take to do so.
 EXIT_TIMEOUT_SECONDS = 5.0
-_DIAL_RETRY_SECONDS = 0.005  # the go1.x service's dial retry interval
 
 
 @attrs.frozen
@@ -72,32 +71,16 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     replay.set_defaults(run=run)
 
 
-async def _dial(port: int, deadline: float) -> trio.SocketStream:
-    while True:
-        try:
-            return await trio.open_tcp_stream("127.0.0.1", port)
-        except OSError:
-            if trio.current_time() > deadline:
-                raise
-            await trio.sleep(_DIAL_RETRY_SECONDS)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 async def _replay_all(
     transcript: Transcript, port: int, reply_timeout: float, deadline: float
 ) -> tuple[list[CallOutcome], str]:
     outcomes: list[CallOutcome] = []
     for number, script in enumerate(transcript.connections):
-        try:
-            stream = await _dial(port, deadline)
-        except OSError as exc:
-            return outcomes, f"cannot connect to 127.0.0.1:{port}: {exc.strerror or exc}"
+        stream: trio.SocketStream | None = None
+        with trio.move_on_at(deadline):
+            stream = await dial_function(port)
+        if stream is None:
+            return outcomes, f"nothing accepted a connection on 127.0.0.1:{port} in time"
         async with stream:
             done = await replay_connection(
                 stream, number, script, transcript.language_dependent, reply_timeout
@@ -122,7 +105,7 @@ async def replay_transcript(
         assert port is not None
         outcomes, problem = await _replay_all(transcript, port, reply_timeout, deadline)
         return ReplayReport(tuple(outcomes), problem=problem)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, **transcript.function_env, **(extra_env or {})}
     env["_LAMBDA_SERVER_PORT"] = str(port)
     process = await trio.lowlevel.open_process(

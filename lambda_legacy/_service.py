@@ -33,7 +33,6 @@ import math
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -43,7 +42,7 @@ import attrs
 import trio
 
 from gobrpc import FIRST_USER_ID_LEGACY, RemoteCallError, TypeRegistry
-from runtime._client import FunctionClient, dial_function, open_client
+from runtime._client import FunctionClient, dial_function, free_port, open_client
 from runtime._errors import InvokeFailed
 from runtime._messages import InvokeResponse
 
@@ -200,13 +199,6 @@ def function_environment(
     )
     env.update(configuration.environment)
     return env
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((_HOST, 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _peak_memory_kib(pid: int) -> int | None:
@@ -489,7 +481,7 @@ class FunctionService:
         if not self.command:
             assert self.port is not None
             return _Instance(process=None, port=self.port, started_at=trio.current_time())
-        port = _free_port()
+        port = free_port()
         task_root = self.configuration.working_directory or os.getcwd()
         env = function_environment(
             self.configuration,

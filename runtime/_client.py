@@ -19,6 +19,7 @@ decides whether the process died (see ``lambda_legacy._service``).
 from __future__ import annotations
 
 import math
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -53,6 +54,7 @@ __all__ = [
     "FunctionClient",
     "connect_function",
     "dial_function",
+    "free_port",
     "open_client",
 ]
 
@@ -188,6 +190,14 @@ class FunctionClient:
         if not isinstance(reply, InvokeResponse):
             raise trio.BrokenResourceError(f"unexpected reply body {reply!r:.80}")
         return reply
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free on ``host`` a moment ago, for a function to listen on."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 async def dial_function(port: int, *, host: str = "127.0.0.1") -> trio.SocketStream:

@@ -36,6 +36,8 @@ from pathlib import Path
 import attrs
 import pytest
 
+from runtime._client import free_port
+
 TESTS = Path(__file__).resolve().parent
 HERE = TESTS / "runtime_api_tests"
 TOOLS = TESTS.parent / "tools"
@@ -91,14 +93,6 @@ def runtime_command(runtime: str, handler: str) -> list[str]:
     if runtime == "ours":
         return [sys.executable, "-m", "lambda_legacy", "serve", handler]
     return [str(ric_python()), "-m", "awslambdaric", handler]
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @attrs.frozen(kw_only=True)

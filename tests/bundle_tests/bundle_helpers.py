@@ -9,7 +9,6 @@ import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import zipfile
@@ -111,13 +110,6 @@ GO1X_ENV = {
 
 #: go1.x runs functions as a user that owns nothing; nobody is the closest everywhere.
 NOBODY = 65534
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def start_like_go1x(

@@ -23,7 +23,6 @@ import pytest
 from bundle_helpers import (
     NOBODY,
     BuiltBundle,
-    free_port,
     gopeer_call,
     group_is_empty,
     kill_group,
@@ -33,6 +32,7 @@ from go_peer import gopeer
 
 from lambda_legacy._bundle._elf import read_elf
 from lambda_legacy._bundle._zipfile import extract_with_modes
+from runtime._client import free_port
 
 TASK_ROOT = Path("/var/task")
 

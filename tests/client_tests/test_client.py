@@ -37,6 +37,7 @@ from lambda_legacy.client import (
     InvokeFailed,
     open_service,
 )
+from runtime._client import free_port
 from runtime._dispatch import HandlerFunction
 from runtime._messages import METHODS, PING, InvokeRequest, InvokeResponse, PingResponse
 from runtime._server import serve_function
@@ -46,13 +47,6 @@ PEERS = Path(__file__).resolve().parent.parent / "cli_tests" / "peers"
 PING_RESPONSE = struct_type(PingResponse)
 #: Generous: a cold start on a loaded machine must not fail a test (only a hang would reach it).
 INIT_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def gone(pid: int) -> bool:

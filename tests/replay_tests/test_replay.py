@@ -8,7 +8,6 @@ A proxy that changes one byte of the server's answer must make the replay fail a
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from golden_json import TRANSCRIPTS
 
 from lambda_legacy._cmd_replay import ReplayReport, replay_transcript
 from lambda_legacy._replay import Transcript, load_transcript
+from runtime._client import dial_function, free_port
 
 MIRRORS = Path(__file__).resolve().parent
 ROOT = MIRRORS.parent.parent
@@ -73,13 +73,8 @@ async def _one_byte_off_proxy(
 ) -> None:
     """Forward one connection to ``upstream_port``, flipping the server's byte at ``flip_at``."""
     client = await listener.accept()
-    with trio.fail_after(10):
-        while True:
-            try:
-                server = await trio.open_tcp_stream("127.0.0.1", upstream_port)
-                break
-            except OSError:
-                await trio.sleep(0.005)  # the function is still starting
+    with trio.fail_after(10):  # the function may still be starting
+        server = await dial_function(upstream_port)
     seen = 0
 
     async def upstream() -> None:
@@ -104,9 +99,7 @@ async def test_a_one_byte_difference_is_reported_at_its_offset() -> None:
     transcript = _transcript("invoke_ok")
     invoke = transcript.connections[0].calls[1]
     flip_at = invoke.reply_offset + len(invoke.reply) - 5  # inside the echoed payload
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        function_port = s.getsockname()[1]
+    function_port = free_port()
     env = {**transcript.function_env, "_LAMBDA_SERVER_PORT": str(function_port)}
     process = await trio.lowlevel.open_process(
         [str(gopeer()), "function", "--handler", "echo"], env=env

@@ -12,7 +12,6 @@ import functools
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from typing import ParamSpec
 
 import trio
 
+from runtime._client import free_port
 from runtime._messages import InvokeRequest, InvokeRequest_Timestamp
 
 HERE = Path(__file__).resolve().parent
@@ -58,14 +58,6 @@ def guarded(test: Callable[P, Awaitable[None]]) -> Callable[P, Awaitable[None]]:
             await test(*args, **kwargs)
 
     return run
-
-
-def free_port() -> int:
-    """A port that was free on 127.0.0.1 a moment ago."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def child_environment(overrides: Mapping[str, str] | None = None) -> dict[str, str]:
