@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from cli_runner import run_cli
+from process_checks import gone
 
 BAD_PEER = Path(__file__).resolve().parent / "peers" / "bad_peer.py"
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -36,14 +37,6 @@ def invoke_bad_peer(mode: str, *options: str) -> tuple[str, dict[str, object], i
     pid = re.search(r"^pid (\d+)$", result.stderr, re.MULTILINE)
     assert pid is not None, result.stderr
     return explanation, error, int(pid[1])
-
-
-def gone(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
 @pytest.mark.parametrize(

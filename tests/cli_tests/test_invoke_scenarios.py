@@ -20,6 +20,7 @@ import attrs
 import pytest
 from cli_runner import CLI, HANG_LIMIT, ROOT, run_cli
 from go_peer import gopeer
+from process_checks import gone
 
 PEERS = Path(__file__).resolve().parent / "peers"
 #: Far above what any invoke here needs; only a hang would reach it.
@@ -67,15 +68,6 @@ def last_error(result: subprocess.CompletedProcess[str]) -> dict[str, object]:
     error = json.loads(result.stderr.strip().splitlines()[-1])
     assert isinstance(error, dict)
     return error
-
-
-def gone(pid: int) -> bool:
-    """The process no longer runs: no /proc entry, or a zombie waiting for a reaper."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
 def check_frames(frames: object) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import trio
 from go_peer import gopeer
+from process_checks import gone
 
 from gobrpc import (
     FIRST_USER_ID_LEGACY,
@@ -47,14 +48,6 @@ PEERS = Path(__file__).resolve().parent.parent / "cli_tests" / "peers"
 PING_RESPONSE = struct_type(PingResponse)
 #: Generous: a cold start on a loaded machine must not fail a test (only a hang would reach it).
 INIT_TIMEOUT = 30.0
-
-
-def gone(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
 def event(action: str, **fields: object) -> Invocation:
