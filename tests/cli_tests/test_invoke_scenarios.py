@@ -253,3 +253,26 @@ def test_sigterm_ends_the_function_before_the_command_exits() -> None:
         assert process.wait(timeout=HANG_LIMIT) == 128 + signal.SIGTERM
     assert gone(int(pids[1]))
     assert gone(int(pids[2]))
+
+
+def test_sigkill_of_the_command_still_ends_the_function() -> None:
+    """SIGKILL cannot be caught; the kernel ends the function (its parent-death signal)."""
+    command = [str(gopeer()), "function", "--handler", "script"]
+    event = '{"action": "sleep", "ms": 60000}'
+    with subprocess.Popen(
+        [*CLI, "invoke", "--timeout", "120", "--event", event, "--", *command],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stderr is not None
+        pids = re.fullmatch(r"pids (\d+) (\d+)\n", process.stderr.readline())
+        assert pids is not None
+        process.kill()
+        assert process.wait(timeout=HANG_LIMIT) == -signal.SIGKILL
+    function = int(pids[1])
+    deadline = time.monotonic() + 10
+    while not gone(function) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert gone(function)
