@@ -13,6 +13,12 @@ at once. For a TCP :class:`trio.SocketStream` that case skips trio's two schedul
 the bytes are written straight to the socket's descriptor, which is non-blocking. Whatever the
 kernel does not take is sent with ``send_all``, under the same lock, as before. On a loaded
 2-core machine each schedule point skipped saves some tens of microseconds per reply.
+
+Reading from a TCP socket likewise goes straight to the descriptor, with exactly one checkpoint per
+read: the wait for readability when nothing has arrived yet (the usual case: a call or a reply is
+awaited), or a plain checkpoint when bytes were already there (so a peer that floods the
+connection cannot starve other tasks). trio's ``receive_some`` adds a second schedule point after
+every successful read.
 """
 
 from __future__ import annotations
@@ -38,6 +44,20 @@ _CLOSED_ERRNOS = frozenset({errno.EBADF, errno.ENOTSOCK})
 C = TypeVar("C", ServerConnection, ClientConnection)
 
 
+def _stream_error(exc: OSError) -> trio.ClosedResourceError | trio.BrokenResourceError:
+    """The error trio's ``SocketStream`` raises for ``exc``."""
+    if exc.errno in _CLOSED_ERRNOS:
+        return trio.ClosedResourceError("this socket was already closed")
+    return trio.BrokenResourceError(f"socket connection broken: {exc}")
+
+
+def _descriptor(sock: trio.socket.SocketType) -> int:
+    fd = sock.fileno()
+    if fd == -1:
+        raise trio.ClosedResourceError("this socket was already closed")
+    return fd
+
+
 def _write_some(fd: int, data: bytes) -> int:
     """Write what the kernel takes now, without blocking; errors as trio's streams raise them."""
     try:
@@ -45,9 +65,30 @@ def _write_some(fd: int, data: bytes) -> int:
     except BlockingIOError:
         return 0
     except OSError as exc:
-        if exc.errno in _CLOSED_ERRNOS:
-            raise trio.ClosedResourceError("this socket was already closed") from None
-        raise trio.BrokenResourceError(f"socket connection broken: {exc}") from exc
+        raise _stream_error(exc) from exc
+
+
+def _read_some(fd: int) -> bytes | None:
+    """What has arrived (``b""`` at end of stream), or None if nothing has yet."""
+    try:
+        return os.read(fd, RECEIVE_SIZE)
+    except BlockingIOError:
+        return None
+    except OSError as exc:
+        raise _stream_error(exc) from exc
+
+
+async def _receive_some(sock: trio.socket.SocketType) -> bytes:
+    """``SocketStream.receive_some`` with one checkpoint instead of two."""
+    data = _read_some(_descriptor(sock))
+    if data is not None:
+        await trio.lowlevel.checkpoint()
+        return data
+    while True:
+        await trio.lowlevel.wait_readable(sock)
+        data = _read_some(_descriptor(sock))
+        if data is not None:
+            return data
 
 
 class RpcStream(Generic[C]):
@@ -67,7 +108,10 @@ class RpcStream(Generic[C]):
             event = self.connection.next_event()
             if event is not NEED_DATA:
                 return event
-            data = await self.stream.receive_some(RECEIVE_SIZE)
+            if self._socket is None:
+                data = await self.stream.receive_some(RECEIVE_SIZE)
+            else:
+                data = await _receive_some(self._socket)
             self.connection.receive_data(data)
 
     async def send(self, produce: Callable[[C], bytes]) -> None:
@@ -81,12 +125,8 @@ class RpcStream(Generic[C]):
         lock.acquire_nowait()
         try:
             data = produce(self.connection)
-            fd = self._socket.fileno()
-            if fd == -1:
-                self.connection.send_failed()
-                raise trio.ClosedResourceError("this socket was already closed")
             try:
-                written = _write_some(fd, data)
+                written = _write_some(_descriptor(self._socket), data)
             except BaseException:
                 self.connection.send_failed()
                 raise
