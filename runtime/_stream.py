@@ -14,11 +14,11 @@ the bytes are written straight to the socket's descriptor, which is non-blocking
 kernel does not take is sent with ``send_all``, under the same lock, as before. On a loaded
 2-core machine each schedule point skipped saves some tens of microseconds per reply.
 
-Reading from a TCP socket likewise goes straight to the descriptor, with exactly one checkpoint per
-read: the wait for readability when nothing has arrived yet (the usual case: a call or a reply is
-awaited), or a plain checkpoint when bytes were already there (so a peer that floods the
-connection cannot starve other tasks). trio's ``receive_some`` adds a second schedule point after
-every successful read.
+Reading from a TCP socket likewise goes straight to the descriptor, keeping ``receive_some``'s
+contract (a cancelled reader consumes nothing; every read is a checkpoint) with one schedule point
+per read instead of two: the wait for readability when nothing has arrived yet (the usual case: a
+call or a reply is awaited), or, when bytes were already there, a cancel-shielded one after the
+read (so a peer that floods the connection cannot starve other tasks).
 """
 
 from __future__ import annotations
@@ -79,10 +79,11 @@ def _read_some(fd: int) -> bytes | None:
 
 
 async def _receive_some(sock: trio.socket.SocketType) -> bytes:
-    """``SocketStream.receive_some`` with one checkpoint instead of two."""
+    """``SocketStream.receive_some`` with one schedule point instead of two."""
+    await trio.lowlevel.checkpoint_if_cancelled()
     data = _read_some(_descriptor(sock))
     if data is not None:
-        await trio.lowlevel.checkpoint()
+        await trio.lowlevel.cancel_shielded_checkpoint()
         return data
     while True:
         await trio.lowlevel.wait_readable(sock)
