@@ -7,8 +7,10 @@ value before it meets gob. The Runtime API answer is awslambdaric's JSON body in
 ``stackTrace`` holds ``traceback.format_list`` strings, outermost first.
 
 Frames of this package, trio and outcome that sit *above* the user's code (the dispatcher,
-:func:`runtime._handler.call_handler`, ``trio.to_thread``) are dropped from the front of a trace,
-as awslambdaric drops its own ``bootstrap.py`` frames; a trace with no user frame is kept whole.
+:func:`runtime._handler.call_handler`, and for a sync handler the hand-off to its worker thread:
+:mod:`runtime._handler_threads`, trio's ``wait_task_rescheduled`` and outcome's ``unwrap``) are
+dropped from the front of a trace, as awslambdaric drops its own ``bootstrap.py`` frames; a trace
+with no user frame is kept whole.
 """
 
 from __future__ import annotations

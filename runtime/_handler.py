@@ -8,9 +8,9 @@ the working directory go to the front of ``sys.path`` (awslambdaric relies on ``
 put the working directory there).
 
 :func:`call_handler` awaits ``async def`` handlers on the trio loop and runs plain functions in a
-worker thread, so the server keeps answering ``Function.Ping`` while a handler computes. The
-thread is never abandoned on cancellation: the handler's side effects finish before the invoke is
-over, which is what "one invoke at a time" means for user code.
+worker thread (:mod:`runtime._handler_threads`), so the server keeps answering ``Function.Ping``
+while a handler computes. The thread is never abandoned on cancellation: the handler's side
+effects finish before the invoke is over, which is what "one invoke at a time" means for user code.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ import sys
 from collections.abc import Callable
 from typing import cast
 
-import trio
-
+from . import _handler_threads as handler_threads
 from ._context import LambdaContext
 from ._errors import (
     BuiltInModuleConflict,
@@ -110,8 +109,9 @@ async def call_handler(handler: Handler, event: object, context: LambdaContext) 
     """Call ``handler(event, context)`` and return its result unchanged.
 
     A plain function runs in a worker thread (contextvars are copied into it, so the request id
-    getter works there). If it returns a coroutine, for instance because a decorator hid an
-    ``async def``, that coroutine is awaited on trio too.
+    getter works there); a cancelled caller still waits for it to finish. If it returns a
+    coroutine, for instance because a decorator hid an ``async def``, that coroutine is awaited
+    on trio too.
 
     Raises:
         Whatever the handler raises, unchanged.
@@ -119,12 +119,7 @@ async def call_handler(handler: Handler, event: object, context: LambdaContext) 
     if _is_async(handler):
         result = handler(event, context)
     else:
-
-        def call_in_thread() -> tuple[object]:
-            # Boxed, because trio refuses a "sync" function whose result is a coroutine.
-            return (handler(event, context),)
-
-        (result,) = await trio.to_thread.run_sync(call_in_thread, abandon_on_cancel=False)
+        result = await handler_threads.run_sync(handler, event, context)
     if inspect.iscoroutine(result):
         return await result
     return result

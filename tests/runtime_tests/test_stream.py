@@ -11,12 +11,12 @@ import struct
 import pytest
 import trio
 import trio.testing
+from golden_json import TRANSCRIPTS, load
 
 from gobrpc import NEED_DATA, ConnectionClosed, ServerConnection, TypeRegistry
 from gobrpc._types import FIRST_USER_ID_GO_1_21
 from runtime._messages import METHODS
 from runtime._stream import RpcStream
-from tests.golden_json import TRANSCRIPTS, load
 
 
 def _server_connection() -> ServerConnection:
