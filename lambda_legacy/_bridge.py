@@ -112,10 +112,14 @@ def _error_body(error: FunctionError) -> bytes:
 
 
 async def _post(api: RuntimeApiClient, outcome: InvokeOutcome) -> None:
+    """Post the outcome, with the request for the next event right behind it (pipelined)."""
+    request_id = outcome.request_id
     if outcome.error is None:
-        await api.post_response(outcome.request_id, outcome.payload or b"", _RESPONSE_CONTENT_TYPE)
+        payload = outcome.payload or b""
+        await api.post_response(request_id, payload, _RESPONSE_CONTENT_TYPE, then_next=True)
     else:
-        await api.post_error(outcome.request_id, _error_body(outcome.error), xray_cause=None)
+        body = _error_body(outcome.error)
+        await api.post_error(request_id, body, xray_cause=None, then_next=True)
 
 
 @attrs.frozen
