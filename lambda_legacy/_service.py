@@ -29,15 +29,12 @@ its own business (``_cmd_invoke``), so the bridge verb can reuse the same superv
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import math
 import os
 import secrets
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 
 import attrs
@@ -49,6 +46,7 @@ from runtime._errors import InvokeFailed
 from runtime._messages import InvokeResponse
 
 from . import _service_errors as errors
+from ._function_process import FunctionProcess, start_function_process
 from ._invocation import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_FUNCTION_NAME,
@@ -203,29 +201,6 @@ def function_environment(
     return env
 
 
-#: prctl(2) option: the signal the kernel sends this process when its parent exits.
-_PR_SET_PDEATHSIG = 1
-#: libc's prctl, looked up once here: the child between fork and exec must not load libraries.
-_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
-
-
-def _ending_with(parent: int) -> Callable[[], None]:
-    """What the child runs before exec: be killed if the service process dies first.
-
-    The function runs in a process group of its own, so a SIGKILL to ours (a test harness, an
-    emulator stopping its bootstrap, Lambda ending the bridge) would not reach it; without this,
-    it would be left running and holding its port. Linux only; elsewhere it may outlive us.
-    """
-
-    def in_child() -> None:
-        if _PRCTL is not None:
-            _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-            if os.getppid() != parent:  # the parent died before prctl took effect
-                os._exit(1)
-
-    return in_child
-
-
 def _peak_memory_kib(pid: int) -> int | None:
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as status:
@@ -256,7 +231,7 @@ class InitFailure:
 class _Instance:
     """One started function: its process (None in port mode) and, once ready, its connection."""
 
-    process: trio.Process | None
+    process: FunctionProcess | None
     port: int
     started_at: float
     client: FunctionClient | None = None
@@ -517,15 +492,8 @@ class FunctionService:
         )
         started_at = trio.current_time()
         try:
-            process = await trio.lowlevel.open_process(
-                list(self.command),
-                env=env,
-                cwd=task_root,
-                stdin=subprocess.DEVNULL,
-                stdout=self.output,
-                stderr=self.output,
-                process_group=0,  # Setpgid, as the go1.x service starts it
-                preexec_fn=_ending_with(os.getpid()),
+            process = await start_function_process(
+                self.command, env=env, cwd=task_root, output=self.output
             )
         except OSError as exc:
             return InitFailure(

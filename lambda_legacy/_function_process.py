@@ -1,0 +1,132 @@
+"""The function's process: started so that it dies with the service, and awaited on trio.
+
+Theory of operation. The go1.x service starts the function in a process group of its own
+(``Setpgid``), so a SIGKILL to the service's group (a test harness, an emulator stopping its
+bootstrap, Lambda ending the bridge) does not reach it, and it would be left running and holding
+its port. On Linux the child therefore asks the kernel for SIGKILL when its parent dies
+(``prctl(PR_SET_PDEATHSIG)``). The kernel's "parent" there is the *thread* that forked the child
+(prctl(2)), so the fork must come from a thread that lives as long as the service.
+``trio.lowlevel.open_process`` forks from a worker thread of trio's thread cache, which trio ends
+after 10 s idle: the function was then killed 10 s after it started. Here ``subprocess.Popen``
+runs on the trio thread itself (the fork and exec hold up the loop for a moment, once per cold
+start), and the exit is awaited through a pidfd, as trio's own ``Process`` does.
+
+Without pidfds (Linux before 5.3, which some Lambda hosts run) a worker thread waits for the exit.
+Without ``prctl`` (not Linux), ``trio.lowlevel.open_process`` starts the function without the
+death signal, and it may outlive a killed service.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
+
+import attrs
+import trio
+
+__all__ = ["FunctionProcess", "start_function_process"]
+
+#: prctl(2) option: the signal the kernel sends this process when its parent thread exits.
+_PR_SET_PDEATHSIG = 1
+#: libc's prctl, looked up once here: the child between fork and exec must not load libraries.
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+
+
+class FunctionProcess(Protocol):
+    """What the service needs of a started function's process (``trio.Process`` has it too)."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    async def wait(self) -> int: ...
+
+
+@attrs.define(eq=False)
+class _ForkedProcess:
+    """A child forked on the trio thread, its exit awaited through a pidfd (or, on a kernel
+    without pidfds, by a worker thread blocked in ``waitpid``, as trio does there)."""
+
+    _popen: subprocess.Popen[bytes]
+    _pidfd: int | None  # None without pidfds, and once the exit has been seen
+
+    @property
+    def pid(self) -> int:
+        return self._popen.pid
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit status (negative: the signal), or None while it runs; reaps an ended child."""
+        return self._popen.poll()
+
+    async def wait(self) -> int:
+        """Wait for the process to exit; its status. A checkpoint, even if it has already exited."""
+        if self._popen.poll() is not None:
+            await trio.lowlevel.checkpoint()
+        elif self._pidfd is not None:
+            await trio.lowlevel.wait_readable(self._pidfd)  # readable once the process has ended
+        else:
+            await trio.to_thread.run_sync(self._popen.wait, abandon_on_cancel=True)
+        status = self._popen.wait()  # it has ended: this only reaps it
+        if self._pidfd is not None:
+            trio.lowlevel.notify_closing(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = None
+        return status
+
+
+def _dying_with(parent: int) -> Callable[[], None]:
+    """What the child runs before exec: be killed when the thread that forked it ends."""
+
+    def in_child() -> None:
+        assert _PRCTL is not None
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return in_child
+
+
+async def start_function_process(
+    command: Sequence[str], *, env: Mapping[str, str], cwd: str, output: int
+) -> FunctionProcess:
+    """Start ``command`` in a process group of its own, stdin from /dev/null, stdout and stderr
+    to ``output``; killed with the service where the platform allows.
+
+    Raises:
+        OSError: it could not be started (as ``subprocess.Popen`` raises it).
+    """
+    if _PRCTL is None:
+        return await trio.lowlevel.open_process(
+            list(command),
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
+            process_group=0,  # Setpgid, as the go1.x service starts it
+        )
+    await trio.lowlevel.checkpoint()
+    popen = subprocess.Popen(
+        list(command),
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=output,
+        stderr=output,
+        process_group=0,
+        # Only the child can ask for its death signal; it makes one call, looked up before fork.
+        preexec_fn=_dying_with(os.getpid()),  # noqa: PLW1509
+    )
+    try:
+        pidfd: int | None = os.pidfd_open(popen.pid)
+    except OSError:  # Linux before 5.3 (ENOSYS)
+        pidfd = None
+    return _ForkedProcess(popen, pidfd)
