@@ -112,14 +112,11 @@ def _error_body(error: FunctionError) -> bytes:
 
 
 async def _post(api: RuntimeApiClient, outcome: InvokeOutcome) -> None:
-    """Post the outcome, with the request for the next event right behind it (pipelined)."""
-    request_id = outcome.request_id
+    """Post the outcome; it is accepted (202) before the next event is asked for."""
     if outcome.error is None:
-        payload = outcome.payload or b""
-        await api.post_response(request_id, payload, _RESPONSE_CONTENT_TYPE, then_next=True)
+        await api.post_response(outcome.request_id, outcome.payload or b"", _RESPONSE_CONTENT_TYPE)
     else:
-        body = _error_body(outcome.error)
-        await api.post_error(request_id, body, xray_cause=None, then_next=True)
+        await api.post_error(outcome.request_id, _error_body(outcome.error), xray_cause=None)
 
 
 @attrs.frozen
@@ -160,7 +157,7 @@ async def run_bridge(
     try:
         with trio.open_signal_receiver(signal.SIGTERM) as signals:
             async with (
-                open_service(configuration, command=command) as service,
+                open_service(configuration, command=command, measure_memory=False) as service,
                 trio.open_nursery() as nursery,
             ):
                 outcome: list[BridgeExit] = []

@@ -308,6 +308,7 @@ class FunctionService:
     output: int
     _nursery: trio.Nursery
     registry: TypeRegistry = attrs.field(factory=lambda: TypeRegistry(FIRST_USER_ID_LEGACY))
+    measure_memory: bool = True
     _instance: _Instance | None = None
 
     @property
@@ -394,7 +395,8 @@ class FunctionService:
             )
         if response is not None:
             # A reply counts even if the process ends right after sending it.
-            instance.sample_memory()
+            if self.measure_memory:
+                instance.sample_memory()
             outcome = attrs.evolve(outcome, max_memory_kib=instance.max_memory_kib)
             if response.error is None:
                 return attrs.evolve(outcome, payload=response.payload)
@@ -531,7 +533,8 @@ class FunctionService:
                     scope.deadline = math.inf
                     instance.client = client
                     instance.init_duration = self._elapsed(instance)
-                    instance.sample_memory()
+                    if self.measure_memory:
+                        instance.sample_memory()
                     task_status.started(instance)
                     await instance.retired.wait()
         if instance.ready:
@@ -574,12 +577,15 @@ async def open_service(
     command: Sequence[str] = (),
     port: int | None = None,
     output: int | None = None,
+    measure_memory: bool = True,
 ) -> AsyncIterator[FunctionService]:
     """A service for the function started by ``command``, or already listening on ``port``.
 
     ``output`` is the file descriptor the function's stdout and stderr go to (default: our
-    stderr; ``subprocess.DEVNULL`` discards them). Nothing is started until the first invoke.
-    On exit the running instance's process group is killed and reaped.
+    stderr; ``subprocess.DEVNULL`` discards them). ``measure_memory``: read the process's peak
+    memory after each invoke, for :attr:`InvokeOutcome.max_memory_kib` (a ``/proc`` read per
+    invoke; a caller that reports no memory turns it off). Nothing is started until the first
+    invoke. On exit the running instance's process group is killed and reaped.
     """
     if bool(command) == (port is not None):
         raise ValueError("give exactly one of command and port")
@@ -592,6 +598,7 @@ async def open_service(
                 port=port,
                 output=2 if output is None else output,
                 nursery=nursery,
+                measure_memory=measure_memory,
             )
             try:
                 yield service

@@ -367,3 +367,19 @@ async def test_start_runs_the_init_phase_before_any_event() -> None:
     assert failure is not None
     assert failure.error.message == "Error: Task timed out after 0.20 seconds"
     assert failure.init_duration is not None
+
+
+@pytest.mark.parametrize("measure", [True, False])
+async def test_peak_memory_is_read_only_when_asked_for(measure: bool) -> None:
+    configuration = FunctionConfiguration(init_timeout=INIT_TIMEOUT)
+    command = [str(gopeer()), "function", "--handler", "script"]
+    async with open_service(configuration, command=command, measure_memory=measure) as service:
+        cold = await service.invoke(event("count"))
+        warm = await service.invoke(event("count"))
+    for outcome in (cold, warm):
+        assert outcome.result().json()["invocations"] in (1, 2)
+        if measure:
+            assert outcome.max_memory_kib is not None
+            assert outcome.max_memory_kib > 0
+        else:
+            assert outcome.max_memory_kib is None
