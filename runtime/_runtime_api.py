@@ -292,16 +292,13 @@ class _RuntimeLoop:
             cause = xray_cause(error_type, message, self.cwd, _user_frames(exc, len(trace)))
             fatal = not isinstance(exc, Exception)
         else:
-            await self.client.post_response(request_id, body, content_type, then_next=True)
+            await self.client.post_response(request_id, body, content_type)
             return
         finally:
             sys.stdout.flush()
         self.error_log.write(document)
         await self.client.post_error(
-            request_id,
-            to_json(self.encoder, document),
-            xray_cause=to_json(self.encoder, cause),
-            then_next=not fatal,
+            request_id, to_json(self.encoder, document), xray_cause=to_json(self.encoder, cause)
         )
         if fatal:
             raise _FatalHandlerError(document["errorType"])

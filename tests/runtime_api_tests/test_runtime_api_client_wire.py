@@ -1,0 +1,506 @@
+"""The Runtime API client on the wire: one request, its whole answer, its status checked.
+
+A scripted HTTP/1.1 server on 127.0.0.1 (h11 in the SERVER role) records, for every request, the
+connection it came on, its headers, the raw bytes of each connection, and whether more bytes were
+already waiting behind the request when it was complete (a client that sends its next request
+before the answer, in the same write, leaves them there). It can misbehave: refuse a POST, close
+a connection after an answer, say ``Connection: close``, hang up without answering, or hold the
+first event until the test lets it go.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import attrs
+import h11
+import pytest
+import trio
+import trio.testing
+
+from runtime._runtime_api import serve_runtime_api
+from runtime._runtime_api_client import RuntimeApiClient, RuntimeApiError
+from runtime._settings import Settings
+
+NEXT = "/2018-06-01/runtime/invocation/next"
+#: Bounds every test: a client that waits for an answer the server never sends fails, not hangs.
+TEST_TIMEOUT_S = 20.0
+#: How much the server reads at once.
+READ_SIZE = 1 << 20
+
+
+@attrs.frozen
+class Seen:
+    """One request: which connection (0, 1, ...), method, target, headers, and whether bytes of
+    another request were already there, unread, when this one was complete."""
+
+    connection: int
+    method: str
+    target: str
+    headers: dict[bytes, bytes]
+    more_was_there: bool
+
+
+@attrs.define(eq=False)
+class ScriptedApi:
+    """Answers ``/next`` with events ``r1``, ``r2``, ... and POSTs with ``post_status``."""
+
+    post_status: int = 202
+    close_after: frozenset[str] = frozenset()
+    connection_close_on_post: bool = False
+    #: Answer this many requests in all, then hang up on every later one without answering.
+    answers_before_hang_up: int | None = None
+    #: The first event is held back until this is set.
+    hold_first_event: trio.Event | None = None
+    seen: list[Seen] = attrs.field(factory=list)
+    received: list[bytearray] = attrs.field(factory=list)
+    answered: int = 0
+    served_events: int = 0
+
+    async def serve(self, stream: trio.SocketStream) -> None:
+        index = len(self.received)
+        raw = bytearray()
+        self.received.append(raw)
+        conn = h11.Connection(h11.SERVER)
+        try:
+            while True:
+                request = await self._request(stream, conn, raw)
+                if request is None:
+                    return
+                more = self._read_what_is_there(stream, conn, raw)
+                method, target = request.method.decode(), request.target.decode()
+                self.seen.append(Seen(index, method, target, dict(request.headers), more))
+                limit = self.answers_before_hang_up
+                if limit is not None and self.answered >= limit:
+                    return
+                self.answered += 1
+                hold = self.hold_first_event
+                if method == "GET" and hold is not None and self.served_events == 0:
+                    await hold.wait()
+                status, headers, body = self._answer(method)
+                out = conn.send(h11.Response(status_code=status, headers=headers))
+                out += conn.send(h11.Data(data=body)) + conn.send(h11.EndOfMessage())
+                await stream.send_all(out)  # one write: the client wakes to the whole answer
+                if method in self.close_after or conn.our_state is not h11.DONE:
+                    return
+                conn.start_next_cycle()
+        except (trio.BrokenResourceError, h11.RemoteProtocolError):
+            return
+        finally:
+            await stream.aclose()
+
+    @staticmethod
+    async def _request(
+        stream: trio.SocketStream, conn: h11.Connection, raw: bytearray
+    ) -> h11.Request | None:
+        request = None
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                data = await stream.receive_some(READ_SIZE)
+                raw += data
+                conn.receive_data(data)
+            elif isinstance(event, h11.Request):
+                request = event
+            elif isinstance(event, h11.EndOfMessage):
+                return request
+            elif isinstance(event, h11.ConnectionClosed):
+                return None
+
+    @staticmethod
+    def _read_what_is_there(
+        stream: trio.SocketStream, conn: h11.Connection, raw: bytearray
+    ) -> bool:
+        """Whether bytes beyond the complete request are already there. The client writes a
+        request in one write, so on 127.0.0.1 anything sent in that write has arrived."""
+        try:
+            data = os.read(stream.socket.fileno(), READ_SIZE)
+        except BlockingIOError:
+            data = None
+        if data:
+            raw += data
+            conn.receive_data(data)
+        return bool(conn.trailing_data[0])
+
+    def _answer(self, method: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        if method == "GET":
+            self.served_events += 1
+            request_id = f"r{self.served_events}"
+            headers = [
+                ("Lambda-Runtime-Aws-Request-Id", request_id),
+                ("Content-Type", "application/json"),
+            ]
+            body = b'{"n": %d}' % self.served_events
+        else:
+            headers = [("Content-Type", "application/json")]
+            if self.connection_close_on_post:
+                headers.append(("Connection", "close"))
+            body = b'{"status":"OK"}'
+        headers.append(("Content-Length", str(len(body))))
+        return (200 if method == "GET" else self.post_status), headers, body
+
+
+@asynccontextmanager
+async def scripted_address(api: ScriptedApi) -> AsyncIterator[str]:
+    with trio.fail_after(TEST_TIMEOUT_S):
+        async with trio.open_nursery() as nursery:
+            listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+            nursery.start_soon(trio.serve_listeners, api.serve, listeners)
+            yield f"127.0.0.1:{listeners[0].socket.getsockname()[1]}"
+            nursery.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def scripted(api: ScriptedApi) -> AsyncIterator[RuntimeApiClient]:
+    async with scripted_address(api) as address:
+        client = RuntimeApiClient(address)
+        try:
+            yield client
+        finally:
+            await client.aclose()
+
+
+def _calls(api: ScriptedApi) -> list[tuple[int, str, str]]:
+    return [(s.connection, s.method, s.target) for s in api.seen]
+
+
+def _response(request_id: str) -> str:
+    return f"/2018-06-01/runtime/invocation/{request_id}/response"
+
+
+def _error(request_id: str) -> str:
+    return f"/2018-06-01/runtime/invocation/{request_id}/error"
+
+
+# --- request, whole answer, status: one call at a time ---------------------------------------
+
+
+async def test_each_call_is_answered_before_the_next_is_sent() -> None:
+    api = ScriptedApi()
+    async with scripted(api) as client:
+        first = await client.next_invocation()
+        await client.post_response(first.request_id, b"{}", "application/json")
+        second = await client.next_invocation()
+        await client.post_error(second.request_id, b"{}", xray_cause=None)
+        third = await client.next_invocation()
+    assert [(i.request_id, i.body) for i in (first, second, third)] == [
+        ("r1", b'{"n": 1}'),
+        ("r2", b'{"n": 2}'),
+        ("r3", b'{"n": 3}'),
+    ]
+    assert _calls(api) == [
+        (0, "GET", NEXT),
+        (0, "POST", _response("r1")),
+        (0, "GET", NEXT),
+        (0, "POST", _error("r2")),
+        (0, "GET", NEXT),
+    ]
+    # Nothing was ever sent behind a request: each one waited for its answer.
+    assert [s.more_was_there for s in api.seen] == [False] * 5
+
+
+async def _post(client: RuntimeApiClient, post: str, request_id: str) -> None:
+    if post == "response":
+        await client.post_response(request_id, b"{}", "application/json")
+    else:
+        await client.post_error(request_id, b"{}", xray_cause=None)
+
+
+@pytest.mark.parametrize("post", ["response", "error"])
+async def test_a_refused_result_raises_and_no_other_event_is_asked_for(post: str) -> None:
+    api = ScriptedApi(post_status=413)
+    async with scripted(api) as client:
+        first = await client.next_invocation()
+        with pytest.raises(RuntimeApiError) as caught:
+            await _post(client, post, first.request_id)
+        address = client.address
+        await trio.testing.wait_all_tasks_blocked()
+    target = _response("r1") if post == "response" else _error("r1")
+    assert str(caught.value) == (
+        f"failed to POST to http://{address}{target}: got unexpected status code: 413"
+    )
+    assert _calls(api) == [(0, "GET", NEXT), (0, "POST", target)]
+    assert not api.seen[-1].more_was_there
+    assert api.served_events == 1
+
+
+def echo(event: object, context: object) -> object:
+    """The handler of the runtime loop tests."""
+    return event
+
+
+def refuse(event: object, context: object) -> object:
+    """A handler whose error is posted (and refused)."""
+    raise ValueError("no")
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """serve_runtime_api adds Lambda's handler to the root logger; take it away again."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.mark.usefixtures("restore_logging")
+@pytest.mark.parametrize(
+    ("handler", "target"), [(echo, _response("r1")), (refuse, _error("r1"))], ids=["ok", "raised"]
+)
+async def test_the_runtime_ends_on_a_refused_result_without_taking_another_event(
+    handler: Callable[[object, object], object], target: str, tmp_path: Path
+) -> None:
+    # Lambda's own runtimes never ask for an event before their result is accepted: a runtime
+    # that had would be handed one and then fail it with the refused result.
+    api = ScriptedApi(post_status=500)
+    async with scripted_address(api) as address:
+        status = await serve_runtime_api(
+            handler,
+            Settings(runtime_api=address),
+            environ={},
+            cwd=str(tmp_path),
+            stdout=io.StringIO(),
+        )
+    assert status == 1
+    assert _calls(api) == [(0, "GET", NEXT), (0, "POST", target)]
+    assert api.served_events == 1
+
+
+# --- connections the server ends -------------------------------------------------------------
+
+
+async def test_connection_close_on_the_202_reconnects() -> None:
+    api = ScriptedApi(connection_close_on_post=True)
+    async with scripted(api) as client:
+        first = await client.next_invocation()
+        await client.post_response(first.request_id, b"{}", "application/json")
+        second = await client.next_invocation()
+    assert second.request_id == "r2"
+    assert _calls(api) == [(0, "GET", NEXT), (0, "POST", _response("r1")), (1, "GET", NEXT)]
+
+
+@pytest.mark.parametrize(
+    ("closes_after", "expected_connections"),
+    [
+        # The kept-alive connection was gone before the POST: the POST on a fresh one.
+        (frozenset({"GET"}), [0, 1, 1]),
+        # ... or before the next GET: that GET on a fresh one.
+        (frozenset({"POST"}), [0, 0, 1]),
+    ],
+)
+async def test_kept_alive_connections_closed_by_the_server_are_replaced(
+    closes_after: frozenset[str], expected_connections: list[int]
+) -> None:
+    api = ScriptedApi(close_after=closes_after)
+    async with scripted(api) as client:
+        first = await client.next_invocation()
+        await client.post_response(first.request_id, b"{}", "application/json")
+        second = await client.next_invocation()
+    assert second.request_id == "r2"
+    assert [c for c, _, _ in _calls(api)] == expected_connections
+    assert [m for _, m, _ in _calls(api)] == ["GET", "POST", "GET"]
+
+
+async def test_a_fresh_connection_that_fails_is_not_tried_again() -> None:
+    api = ScriptedApi(answers_before_hang_up=0)
+    async with scripted(api) as client:
+        with pytest.raises(RuntimeApiError) as caught:
+            await client.next_invocation()
+        address = client.address
+    assert str(caught.value) == (
+        f"failed to GET http://{address}{NEXT}: connection closed before the response"
+    )
+    assert _calls(api) == [(0, "GET", NEXT)]
+
+
+async def test_a_request_is_sent_once_more_and_only_once() -> None:
+    # The kept-alive connection fails (tried once more, on a fresh connection), which fails too.
+    api = ScriptedApi(answers_before_hang_up=1)
+    async with scripted(api) as client:
+        first = await client.next_invocation()
+        with pytest.raises(RuntimeApiError, match="connection closed before the response"):
+            await client.post_response(first.request_id, b"{}", "application/json")
+    assert _calls(api) == [
+        (0, "GET", NEXT),
+        (0, "POST", _response("r1")),
+        (1, "POST", _response("r1")),
+    ]
+
+
+# --- what goes on the wire -------------------------------------------------------------------
+
+
+async def test_header_values_go_out_as_utf_8_bytes() -> None:
+    # With AWS_EXECUTION_ENV naming Python 3.12+, the X-Ray cause is JSON with non-ASCII text
+    # unescaped, as awslambdaric writes it; it goes into the header as its UTF-8 bytes.
+    cause = '{"exceptions": [{"message": "caf\u00e9 \u2603"}]}'.encode()
+    api = ScriptedApi()
+    async with scripted(api) as client:
+        first = await client.next_invocation()
+        await client.post_error(first.request_id, b"{}", xray_cause=cause)
+    post = api.seen[-1]
+    assert post.headers[b"lambda-runtime-function-xray-error-cause"] == cause
+    assert post.headers[b"content-type"] == b"application/json"
+    assert post.headers[b"content-length"] == b"2"
+
+
+async def test_a_request_id_h11_refuses_is_an_error_and_sends_nothing() -> None:
+    api = ScriptedApi()
+    async with scripted(api) as client:
+        first = await client.next_invocation()
+        with pytest.raises(RuntimeApiError, match=r"^failed to POST http://.*/bad id/response: "):
+            await client.post_response("bad id", b"{}", "application/json")
+        await client.post_response(first.request_id, b"{}", "application/json")
+    assert _calls(api) == [(0, "GET", NEXT), (0, "POST", _response("r1"))]
+
+
+async def test_each_request_is_one_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    writes: list[bytes] = []
+    real_writev = os.writev
+
+    def recording_writev(fd: int, pieces: Sequence[bytes]) -> int:
+        written = real_writev(fd, pieces)
+        writes.append(b"".join(pieces)[:written])
+        return written
+
+    monkeypatch.setattr(os, "writev", recording_writev)
+    api = ScriptedApi()
+    body = b'"' + b"x" * 98 + b'"'
+    async with scripted(api) as client:
+        first = await client.next_invocation()
+        await client.post_response(first.request_id, body, "application/json")
+        await client.next_invocation()
+    # Three requests, three writes, and together they are every byte the server received.
+    assert len(writes) == 3
+    assert b"".join(writes) == bytes(api.received[0])
+    assert writes[1].startswith(b"POST /2018-06-01/runtime/invocation/r1/response HTTP/1.1\r\n")
+    assert writes[1].endswith(b"\r\n\r\n" + body)
+    assert writes[0] == writes[2]  # the /next request, built once, rendered the same each time
+
+
+# --- cancellation and schedule points ---------------------------------------------------------
+
+
+async def test_a_cancelled_call_sends_nothing_and_the_connection_stays_usable() -> None:
+    api = ScriptedApi()
+    async with scripted(api) as client:
+        first = await client.next_invocation()
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            await client.post_response(first.request_id, b"{}", "application/json")
+        assert scope.cancelled_caught
+        await trio.testing.wait_all_tasks_blocked()
+        assert _calls(api) == [(0, "GET", NEXT)]
+        await client.post_response(first.request_id, b"{}", "application/json")
+    assert _calls(api) == [(0, "GET", NEXT), (0, "POST", _response("r1"))]
+    assert len(api.received) == 1
+
+
+async def test_a_cancelled_first_call_sends_nothing() -> None:
+    api = ScriptedApi()
+    async with scripted(api) as client:
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            await client.next_invocation()
+        assert scope.cancelled_caught
+        await trio.testing.wait_all_tasks_blocked()
+        assert api.seen == []
+        assert (await client.next_invocation()).request_id == "r1"
+    assert [m for _, m, _ in _calls(api)] == ["GET"]
+    assert b"".join(api.received).count(b"GET ") == 1
+
+
+async def test_a_call_cancelled_while_waiting_leaves_its_answer_behind() -> None:
+    # The answer to the cancelled /next arrives after all; the next call must not take it as
+    # its own: it goes out on a fresh connection.
+    release = trio.Event()
+    api = ScriptedApi(hold_first_event=release)
+    async with scripted(api) as client, trio.open_nursery() as nursery:
+        scope = trio.CancelScope()
+
+        async def wait_for_an_event() -> None:
+            with scope:
+                await client.next_invocation()
+
+        nursery.start_soon(wait_for_an_event)
+        await trio.testing.wait_all_tasks_blocked()
+        assert _calls(api) == [(0, "GET", NEXT)]
+        scope.cancel()
+        await trio.testing.wait_all_tasks_blocked()
+        release.set()
+        await trio.testing.wait_all_tasks_blocked()
+        assert api.served_events == 1  # r1 went to the cancelled call's connection
+        second = await client.next_invocation()
+    assert scope.cancelled_caught
+    assert (second.request_id, second.body) == ("r2", b'{"n": 2}')
+    assert _calls(api) == [(0, "GET", NEXT), (1, "GET", NEXT)]
+
+
+class _Steps(trio.abc.Instrument):
+    """Counts the steps of one task: one per schedule point it passed (and was resumed from)."""
+
+    def __init__(self, task: trio.lowlevel.Task) -> None:
+        self.task = task
+        self.count = 0
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        if task is self.task:
+            self.count += 1
+
+
+async def _schedule_points(call: Callable[[], Awaitable[object]]) -> int:
+    """How many schedule points the current task passes in ``call()``."""
+    steps = _Steps(trio.lowlevel.current_task())
+    trio.lowlevel.add_instrument(steps)
+    try:
+        await call()
+    finally:
+        trio.lowlevel.remove_instrument(steps)
+    return steps.count
+
+
+async def test_a_call_that_waits_for_its_answer_yields_once() -> None:
+    api = ScriptedApi()
+    async with scripted(api) as client:
+        first = await client.next_invocation()  # connects: not counted
+
+        async def post() -> None:
+            await client.post_response(first.request_id, b"{}", "application/json")
+
+        assert await _schedule_points(post) == 1
+        assert await _schedule_points(client.next_invocation) == 1
+    assert [m for _, m, _ in _calls(api)] == ["GET", "POST", "GET"]
+
+
+async def test_a_read_of_an_answer_already_there_yields_once() -> None:
+    # The server writes the 202 before the POST arrives, so the client's read finds it there
+    # and takes the one cancel-shielded schedule point, not none.
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    client = RuntimeApiClient(f"127.0.0.1:{listeners[0].socket.getsockname()[1]}")
+    event = b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r1\r\nContent-Length: 2\r\n\r\n{}"
+    accepted = b'HTTP/1.1 202 Accepted\r\nContent-Length: 15\r\n\r\n{"status":"OK"}'
+    with trio.fail_after(TEST_TIMEOUT_S):
+        async with listeners[0], trio.open_nursery() as nursery:
+            nursery.start_soon(client.next_invocation)
+            server = await listeners[0].accept()
+            await server.send_all(event)
+            await trio.testing.wait_all_tasks_blocked()
+            await server.send_all(accepted)
+
+            async def post() -> None:
+                await client.post_response("r1", b"{}", "application/json")
+
+            assert await _schedule_points(post) == 1
+            received = b""
+            while b"/r1/response" not in received or not received.endswith(b"{}"):
+                received += await server.receive_some(READ_SIZE)
+            await client.aclose()
+            await server.aclose()
+    assert received.startswith(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\n")
+    assert b"POST /2018-06-01/runtime/invocation/r1/response HTTP/1.1\r\n" in received
