@@ -42,7 +42,7 @@ from runtime._messages import (
 
 __all__ = ["BlockingFunctionClient", "dial_blocking"]
 
-#: How much to ask ``recv`` for at once (as ``runtime._stream.RECEIVE_SIZE``).
+#: How much to ask ``recv`` for at once (as ``runtime._socket_io.RECEIVE_SIZE``).
 RECEIVE_SIZE = 64 * 1024
 
 

@@ -21,10 +21,8 @@ result out), so the I/O skips what trio's stream methods add to every call:
   before h11 renders the request, so a cancelled call sends nothing and the connection stays
   usable.
 - An answer is read straight from the descriptor with one schedule point per read, as
-  ``runtime/_stream.py`` reads gob: the wait for readability when nothing has arrived yet (the
-  usual case: the server is still at work), or a cancel-shielded one after a read that found
-  bytes already there. Cancellation is checked before each read, so a cancelled reader consumes
-  nothing. ``SocketStream`` takes two schedule points per send and two per receive.
+  ``runtime/_stream.py`` reads gob (:func:`runtime._socket_io.receive_some`: a cancelled reader
+  consumes nothing). ``SocketStream`` takes two schedule points per send and two per receive.
 - The ``/next`` request, the same every time, is built (its headers checked by h11) once, and
   so are the Host and User-Agent headers of every POST.
 - A body that arrives in many reads is joined once, at the end.
@@ -47,8 +45,6 @@ httpx (on trio through anyio) was measured against this and was slower per invok
 
 from __future__ import annotations
 
-import errno
-import os
 from collections.abc import Mapping, Sequence
 
 import attrs
@@ -56,6 +52,7 @@ import h11
 import trio
 
 from ._errors import LambdaLegacyError
+from ._socket_io import descriptor, receive_some, writev_now
 
 __all__ = [
     "API_VERSION",
@@ -77,9 +74,6 @@ XRAY_CAUSE_HEADER = "Lambda-Runtime-Function-XRay-Error-Cause"
 
 #: The path of ``GET invocation/next``, below :data:`API_VERSION`.
 NEXT_PATH = "/runtime/invocation/next"
-
-#: How much to read from the socket at once: a 6 MB event arrives in about a hundred reads.
-RECEIVE_SIZE = 64 * 1024
 
 #: h11 buffers at most this much of an incomplete event (a response head). Runtime API heads are
 #: a few hundred bytes; a client context header can reach a few KiB. 64 KiB leaves room.
@@ -141,9 +135,6 @@ class _ConnectionLostError(Exception):
     """Internal: the connection ended before any byte of the response arrived."""
 
 
-# What trio's SocketStream reports as ClosedResourceError rather than BrokenResourceError.
-_CLOSED_ERRNOS = frozenset({errno.EBADF, errno.ENOTSOCK})
-
 # What ends a call as RuntimeApiError: the connection, or the HTTP on it, failed (UnicodeError:
 # text that cannot be written as bytes, such as a lone surrogate in a request id).
 _FAILURES = (
@@ -154,67 +145,6 @@ _FAILURES = (
     h11.ProtocolError,
     UnicodeError,
 )
-
-
-def _stream_error(exc: OSError) -> trio.ClosedResourceError | trio.BrokenResourceError:
-    """The error trio's ``SocketStream`` raises for ``exc``: closed by us, or broken."""
-    if exc.errno in _CLOSED_ERRNOS:
-        return trio.ClosedResourceError("this socket was already closed")
-    return trio.BrokenResourceError(f"socket connection broken: {exc}")
-
-
-def _descriptor(sock: trio.socket.SocketType) -> int:
-    fd = sock.fileno()
-    if fd == -1:
-        raise trio.ClosedResourceError("this socket was already closed")
-    return fd
-
-
-def _write_now(fd: int, pieces: Sequence[bytes]) -> list[memoryview]:
-    """Write ``pieces`` in one ``writev`` without blocking; what the kernel did not take."""
-    try:
-        written = os.writev(fd, pieces)
-    except BlockingIOError:
-        written = 0
-    except OSError as exc:
-        raise _stream_error(exc) from exc
-    left: list[memoryview] = []
-    for piece in pieces:
-        if written >= len(piece):
-            written -= len(piece)
-            continue
-        left.append(memoryview(piece)[written:])
-        written = 0
-    return left
-
-
-def _read_some(fd: int) -> bytes | None:
-    """What has arrived (``b""`` at end of stream), or None if nothing has yet."""
-    try:
-        return os.read(fd, RECEIVE_SIZE)
-    except BlockingIOError:
-        return None
-    except OSError as exc:
-        raise _stream_error(exc) from exc
-
-
-async def _receive_some(sock: trio.socket.SocketType) -> bytes:
-    """``SocketStream.receive_some`` with one schedule point instead of two.
-
-    A cancelled reader consumes nothing (cancellation is checked before the read); a read that
-    waited has had its schedule point, and one that did not wait takes a cancel-shielded one, so
-    that a server flooding the connection cannot starve other tasks.
-    """
-    await trio.lowlevel.checkpoint_if_cancelled()
-    data = _read_some(_descriptor(sock))
-    if data is not None:
-        await trio.lowlevel.cancel_shielded_checkpoint()
-        return data
-    while True:
-        await trio.lowlevel.wait_readable(sock)
-        data = _read_some(_descriptor(sock))
-        if data is not None:
-            return data
 
 
 @attrs.frozen
@@ -391,7 +321,7 @@ class RuntimeApiClient:
             pieces.extend(conn.send_with_data_passthrough(h11.Data(data=body)) or ())
         pieces.append(conn.send(h11.EndOfMessage()))
         try:
-            for piece in _write_now(_descriptor(stream.socket), pieces):
+            for piece in writev_now(descriptor(stream.socket), pieces):
                 await stream.send_all(piece)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             raise _ConnectionLostError(str(exc)) from exc
@@ -408,7 +338,7 @@ async def _read_response(sock: trio.socket.SocketType, conn: h11.Connection) -> 
         event = conn.next_event()
         if event is h11.NEED_DATA:
             try:
-                data = await _receive_some(sock)
+                data = await receive_some(sock)
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 if not received:
                     raise _ConnectionLostError(str(exc)) from exc

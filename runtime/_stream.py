@@ -14,17 +14,12 @@ the bytes are written straight to the socket's descriptor, which is non-blocking
 kernel does not take is sent with ``send_all``, under the same lock, as before. On a loaded
 2-core machine each schedule point skipped saves some tens of microseconds per reply.
 
-Reading from a TCP socket likewise goes straight to the descriptor, keeping ``receive_some``'s
-contract (a cancelled reader consumes nothing; every read is a checkpoint) with one schedule point
-per read instead of two: the wait for readability when nothing has arrived yet (the usual case: a
-call or a reply is awaited), or, when bytes were already there, a cancel-shielded one after the
-read (so a peer that floods the connection cannot starve other tasks).
+Reading from a TCP socket likewise goes straight to the descriptor, with one schedule point per
+read instead of two (:func:`runtime._socket_io.receive_some`).
 """
 
 from __future__ import annotations
 
-import errno
-import os
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -32,64 +27,11 @@ import trio
 
 from gobrpc import NEED_DATA, ClientConnection, ServerConnection
 
+from ._socket_io import RECEIVE_SIZE, descriptor, receive_some, write_now
+
 __all__ = ["RpcStream"]
 
-#: How much to ask ``receive_some`` for at once. Big enough that a 6 MB payload arrives in a
-#: hundred reads, small enough not to waste memory per idle connection.
-RECEIVE_SIZE = 64 * 1024
-
-# What trio's SocketStream reports as ClosedResourceError rather than BrokenResourceError.
-_CLOSED_ERRNOS = frozenset({errno.EBADF, errno.ENOTSOCK})
-
 C = TypeVar("C", ServerConnection, ClientConnection)
-
-
-def _stream_error(exc: OSError) -> trio.ClosedResourceError | trio.BrokenResourceError:
-    """The error trio's ``SocketStream`` raises for ``exc``."""
-    if exc.errno in _CLOSED_ERRNOS:
-        return trio.ClosedResourceError("this socket was already closed")
-    return trio.BrokenResourceError(f"socket connection broken: {exc}")
-
-
-def _descriptor(sock: trio.socket.SocketType) -> int:
-    fd = sock.fileno()
-    if fd == -1:
-        raise trio.ClosedResourceError("this socket was already closed")
-    return fd
-
-
-def _write_some(fd: int, data: bytes) -> int:
-    """Write what the kernel takes now, without blocking; errors as trio's streams raise them."""
-    try:
-        return os.write(fd, data)
-    except BlockingIOError:
-        return 0
-    except OSError as exc:
-        raise _stream_error(exc) from exc
-
-
-def _read_some(fd: int) -> bytes | None:
-    """What has arrived (``b""`` at end of stream), or None if nothing has yet."""
-    try:
-        return os.read(fd, RECEIVE_SIZE)
-    except BlockingIOError:
-        return None
-    except OSError as exc:
-        raise _stream_error(exc) from exc
-
-
-async def _receive_some(sock: trio.socket.SocketType) -> bytes:
-    """``SocketStream.receive_some`` with one schedule point instead of two."""
-    await trio.lowlevel.checkpoint_if_cancelled()
-    data = _read_some(_descriptor(sock))
-    if data is not None:
-        await trio.lowlevel.cancel_shielded_checkpoint()
-        return data
-    while True:
-        await trio.lowlevel.wait_readable(sock)
-        data = _read_some(_descriptor(sock))
-        if data is not None:
-            return data
 
 
 class RpcStream(Generic[C]):
@@ -112,7 +54,7 @@ class RpcStream(Generic[C]):
             if self._socket is None:
                 data = await self.stream.receive_some(RECEIVE_SIZE)
             else:
-                data = await _receive_some(self._socket)
+                data = await receive_some(self._socket)
             self.connection.receive_data(data)
 
     async def send(self, produce: Callable[[C], bytes]) -> None:
@@ -127,7 +69,7 @@ class RpcStream(Generic[C]):
         try:
             data = produce(self.connection)
             try:
-                written = _write_some(_descriptor(self._socket), data)
+                written = write_now(descriptor(self._socket), data)
             except BaseException:
                 self.connection.send_failed()
                 raise

@@ -1,0 +1,98 @@
+"""Reading and writing a trio socket's descriptor directly, with trio's contracts and errors.
+
+Why. The go1.x connection (:mod:`runtime._stream`) and the Runtime API client
+(:mod:`runtime._runtime_api_client`) each cross a socket twice per invoke on its critical path.
+``trio.SocketStream`` takes two schedule points per send and two per receive; on a loaded 2-core
+machine each costs some tens of microseconds. The socket is non-blocking, so what the kernel takes
+or has can be written or read at once, and only an empty read waits, with ``wait_readable``.
+
+The contract kept from ``receive_some``: a cancelled reader consumes nothing (cancellation is
+checked before the read), and every read is a schedule point: the wait for readability when
+nothing has arrived yet, or a cancel-shielded one after a read that found bytes already there (so
+a peer that floods the connection cannot starve other tasks). Errors are trio's streams' own:
+``ClosedResourceError`` for a socket closed on our side, ``BrokenResourceError`` otherwise.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Sequence
+
+import trio
+
+__all__ = ["RECEIVE_SIZE", "descriptor", "receive_some", "write_now", "writev_now"]
+
+#: How much to read at once. Big enough that a 6 MB payload arrives in a hundred reads, small
+#: enough not to waste memory per idle connection.
+RECEIVE_SIZE = 64 * 1024
+
+# What trio's SocketStream reports as ClosedResourceError rather than BrokenResourceError.
+_CLOSED_ERRNOS = frozenset({errno.EBADF, errno.ENOTSOCK})
+
+
+def _stream_error(exc: OSError) -> trio.ClosedResourceError | trio.BrokenResourceError:
+    """The error trio's ``SocketStream`` raises for ``exc``: closed by us, or broken."""
+    if exc.errno in _CLOSED_ERRNOS:
+        return trio.ClosedResourceError("this socket was already closed")
+    return trio.BrokenResourceError(f"socket connection broken: {exc}")
+
+
+def descriptor(sock: trio.socket.SocketType) -> int:
+    """``sock``'s file descriptor; ``ClosedResourceError`` once it is closed."""
+    fd = sock.fileno()
+    if fd == -1:
+        raise trio.ClosedResourceError("this socket was already closed")
+    return fd
+
+
+def write_now(fd: int, data: bytes) -> int:
+    """Write what the kernel takes now, without blocking; how many bytes it took."""
+    try:
+        return os.write(fd, data)
+    except BlockingIOError:
+        return 0
+    except OSError as exc:
+        raise _stream_error(exc) from exc
+
+
+def writev_now(fd: int, pieces: Sequence[bytes]) -> list[memoryview]:
+    """Write ``pieces`` in one ``writev`` without blocking; what the kernel did not take."""
+    try:
+        written = os.writev(fd, pieces)
+    except BlockingIOError:
+        written = 0
+    except OSError as exc:
+        raise _stream_error(exc) from exc
+    left: list[memoryview] = []
+    for piece in pieces:
+        if written >= len(piece):
+            written -= len(piece)
+            continue
+        left.append(memoryview(piece)[written:])
+        written = 0
+    return left
+
+
+def _read_now(fd: int) -> bytes | None:
+    """What has arrived (``b""`` at end of stream), or None if nothing has yet."""
+    try:
+        return os.read(fd, RECEIVE_SIZE)
+    except BlockingIOError:
+        return None
+    except OSError as exc:
+        raise _stream_error(exc) from exc
+
+
+async def receive_some(sock: trio.socket.SocketType) -> bytes:
+    """``SocketStream.receive_some(RECEIVE_SIZE)`` with one schedule point instead of two."""
+    await trio.lowlevel.checkpoint_if_cancelled()
+    data = _read_now(descriptor(sock))
+    if data is not None:
+        await trio.lowlevel.cancel_shielded_checkpoint()
+        return data
+    while True:
+        await trio.lowlevel.wait_readable(sock)
+        data = _read_now(descriptor(sock))
+        if data is not None:
+            return data
