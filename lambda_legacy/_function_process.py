@@ -24,7 +24,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import attrs
 import trio
@@ -103,28 +103,19 @@ async def start_function_process(
     Raises:
         OSError: it could not be started (as ``subprocess.Popen`` raises it).
     """
+    options: dict[str, Any] = {
+        "env": env,
+        "cwd": cwd,
+        "stdin": subprocess.DEVNULL,
+        "stdout": output,
+        "stderr": output,
+        "process_group": 0,  # Setpgid, as the go1.x service starts it
+    }
     if _PRCTL is None:
-        return await trio.lowlevel.open_process(
-            list(command),
-            env=env,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=output,
-            process_group=0,  # Setpgid, as the go1.x service starts it
-        )
+        return await trio.lowlevel.open_process(list(command), **options)
     await trio.lowlevel.checkpoint()
-    popen = subprocess.Popen(
-        list(command),
-        env=env,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=output,
-        stderr=output,
-        process_group=0,
-        # Only the child can ask for its death signal; it makes one call, looked up before fork.
-        preexec_fn=_dying_with(os.getpid()),  # noqa: PLW1509
-    )
+    # Only the child can ask for its death signal; it makes one call, looked up before fork.
+    popen = subprocess.Popen(list(command), preexec_fn=_dying_with(os.getpid()), **options)  # noqa: PLW1509
     try:
         pidfd: int | None = os.pidfd_open(popen.pid)
     except OSError:  # Linux before 5.3 (ENOSYS)
