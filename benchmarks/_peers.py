@@ -14,6 +14,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -126,13 +127,17 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def latency(port: int, size: int, count: int, warmup: int) -> dict[str, float]:
-    """``gopeer client --latency`` at one payload size: its JSON report (times in us)."""
+def latency(
+    port: int, size: int, count: int, warmup: int, *, samples: bool = False
+) -> dict[str, Any]:
+    """``gopeer client --latency`` at one payload size: its JSON report (times in us; with
+    ``samples``, each measured invoke's time too, as ``samples_us``)."""
     result = subprocess.run(
         [
             *(str(GOPEER), "client", "--port", str(port), "--latency"),
             *("--payload-bytes", str(size), "--count", str(count), "--warmup", str(warmup)),
             *("--wait", f"{WAIT:.0f}s"),
+            *(("--samples",) if samples else ()),
         ],
         capture_output=True,
         text=True,
@@ -141,5 +146,5 @@ def latency(port: int, size: int, count: int, warmup: int) -> dict[str, float]:
     )
     if result.returncode != 0:
         raise RuntimeError(f"gopeer client --latency failed: {result.stdout}{result.stderr}")
-    report: dict[str, float] = json.loads(result.stdout)
+    report: dict[str, Any] = json.loads(result.stdout)
     return report

@@ -16,363 +16,199 @@ Every contender serves the same echo (``benchmarks/handlers/echo.py`` for Python
 - (f) ``tools/bin/gopeer function --handler echo`` without ``_LAMBDA_SERVER_PORT`` (aws-lambda-go
   v1.54.0, its own Runtime API mode).
 
-(a) and (b) are driven by Go's net/rpc client (``gopeer client --latency``, one connection,
-sequential invokes, each timed around ``rpc.Client.Call``). (c) to (f) run under the emulator
-(``tests/rie.py``). AWS's RIE cannot be installed here (the Go module proxy refuses it), so it is
-the stand-in ``tests/runtime_api_tests/standin_rie.py``: a Python (trio + h11) HTTP server, whose
-own per-invoke cost is in every Runtime API row. The invokes come from ``http.client`` in this
-process over one keep-alive connection, each timed from ``request()`` to the end of the body. A
-floor row measures the stand-in and that client with the least runtime there can be
+(a) and (b) are driven by Go's net/rpc client (``gopeer client --latency``, sequential invokes,
+each timed around ``rpc.Client.Call`` and checked to echo the event). (c) to (f) run under the
+emulator (``tests/rie.py``). AWS's RIE cannot be installed here (the Go module proxy refuses
+it), so it is the stand-in ``tests/runtime_api_tests/standin_rie.py``: a Python (trio + h11)
+HTTP server, whose own per-invoke cost is in every Runtime API row. The invokes come from
+``http.client`` in this process over one keep-alive connection per emulator, each timed from
+``request()`` to the end of the body, and every answer is checked to echo the event. A floor row
+measures the stand-in and that client with the least runtime there can be
 (``benchmarks/handlers/minimal_runtime.py``: ``http.client`` next/response, no handler).
 
-Each round starts every contender fresh, in turn, and measures
+The warm invokes are interleaved, because the goals compare differences of 100 to 300 us on
+p50s near 1,500 us and the 2 shared cores drift by more than that within a minute: measured one
+contender after another, drift would land on one of them alone. A *round* is:
 
+1. every contender started fresh, one after another (the order changes from round to round), and
+   all left running; each start is that round's cold start of that contender;
+2. per event size: unmeasured warm-up invokes for each contender, then *rotations*: in each, every
+   contender makes one small batch of sequential invokes (25 of 100 B, 5 of 1 MiB, each batch
+   after a lead-in of 2 or 1 unmeasured ones), in an order taken from a Williams design (see
+   ``benchmarks/_interleave.py``: each contender follows each other one equally often); then
+   the peak RSS of each;
+3. every contender stopped.
+
+The lead-in keeps the table what it has always been, invokes back to back: the first invoke of
+a contender that sat idle while the others ran costs more (its processes' caches hold the
+others' data by then). Measured here while writing this, at 100 B, Runtime API rows: +400 to
++1,100 us on the first, +100 to +400 on the second, then steady. An RPC batch is one
+``gopeer client --latency --samples`` run: a new connection and Ping, then the lead-in (which
+also takes the connection's first call, the one carrying the gob type definitions), then the
+batch. A Runtime API batch reuses the keep-alive connection.
+
+Measured, and printed per contender and size:
+
+- p50 and p99 over the samples pooled from every batch of every round, and invokes per second as
+  1e6 / their mean (sequential, one invoke in flight: the reciprocal of latency, no overlap);
+- p50 spread: the run's rotations cut into ``SLICES`` consecutive time slices, the p50 of each
+  slice, ``±`` the largest distance of a slice's p50 from their median: drift over the run
+  (which the paired estimate below cancels) and the differences between rounds' fresh processes;
 - cold start: RPC: exec of the server to its first answered Ping (the Go client already
   dialling every 1 ms), plus the first invoke (on a second Go client's connection, call time
   only). Runtime API: the emulator is already listening and has no runtime yet (both RIE and the
   stand-in exec the bootstrap at the first invoke), so: the first invoke POSTed to its answer,
-  which spans the stand-in's fork/exec of the bootstrap, the runtime's start-up and the invoke;
-- per-invoke p50 and p99 (after unmeasured warm-up invokes), and invokes per second as 1e6 /
-  the mean invoke time (sequential, one invoke in flight: the reciprocal of latency, no overlap);
+  which spans the stand-in's fork/exec of the bootstrap, the runtime's start-up and the invoke.
+  One per round (the contenders started before it idle meanwhile), and ``EXTRA_COLD_STARTS``
+  more per contender after the rounds, one contender running at a time;
 - peak RSS: ``VmHWM`` after the 100 B invokes, and again after the 1 MiB ones, of the runtime
-  process: for (e) the sum over the bridge and its Go child (printed apart below the table).
+  process: for (e) the sum over the bridge and its Go child (printed apart below the table);
+  the median over the rounds.
 
-Extra rounds of cold start alone follow. Printed: medians over the rounds and the spread of the
-per-round p50 (``±`` the largest distance from the median), the goals of issue 5 (met or not),
-and the load average before and after (2 shared cores: the figures are noisy). The chart
-(``benchmarks/compare.png``) needs matplotlib (``pip install -e '.[bench]'``); without it the
-table is printed and the chart is skipped, saying so. Never asserts a timing.
+Also printed: the goals of issue 5 (met or not) from the pooled p50s and, next to them, from the
+paired estimate: per rotation, the batch p50 of one contender minus the other's, the median over
+all rotations (and the range of that median over the time slices); the load average before and
+after (2 shared cores: the figures are noisy). The chart (``benchmarks/compare.png``) needs
+matplotlib (``pip install -e '.[bench]'``); without it the table is printed and the chart is
+skipped, saying so. Never asserts a timing.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import importlib
-import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 import attrs
 
-from ._peers import (
-    GOPEER,
-    ROOT,
-    Server,
-    build_go,
-    go_version,
-    latency,
-    load_average,
-    payload_of,
-    start_cold,
-    stop,
+from ._contenders import (
+    API,
+    RPC,
+    Contender,
+    Running,
+    cold_start,
+    contenders,
+    missing_prerequisite,
+    running,
 )
-from ._report import format_table, percentile, rss_kib, spread
-
-# tests/rie.py starts the emulator for the Runtime API rows, as the tests do; tests/ is not a
-# package, so it is imported from its folder (its pytest import is only used to skip tests).
-sys.path.insert(0, str(ROOT / "tests"))
-import rie
+from ._interleave import Series, paired_differences, rotation_orders, slice_bounds
+from ._peers import ROOT, build_go, go_version, load_average
+from ._report import format_table, spread
 
 __all__ = ["main"]
 
-HANDLERS = Path(__file__).resolve().parent / "handlers"
-HANDLER = "echo.handler"
-SERVE = (sys.executable, "-m", "lambda_legacy", "serve", HANDLER)
 DEFAULT_CHART = Path(__file__).resolve().parent / "compare.png"
 
 SMALL, LARGE = 100, 1 << 20
 SIZES = (SMALL, LARGE)
-#: Measured invokes and unmeasured warm-up invokes per round, by event size. The 1 MiB count
-#: is small because the stand-in emulator takes milliseconds per MiB; its p99 is near the max.
-COUNTS = {SMALL: (1500, 150), LARGE: (60, 6)}
-QUICK_COUNTS = {SMALL: (60, 6), LARGE: (3, 1)}
+
+
+@attrs.frozen(kw_only=True)
+class Phase:
+    """One event size's part of a round: per contender, ``warmup`` unmeasured invokes, then
+    ``rotations`` batches of ``batch`` measured invokes, each after ``lead_in`` unmeasured ones."""
+
+    size: int
+    batch: int
+    lead_in: int
+    rotations: int
+    warmup: int
+
+    @property
+    def measured(self) -> int:
+        return self.batch * self.rotations
+
+
+#: 1,500 x 100 B and 60 x 1 MiB measured invokes per contender per round. Batches are small so
+#: that a rotation (one batch of each of 7 contenders) takes a fraction of a second at 100 B and
+#: about a second at 1 MiB: drift slower than that is shared. 1 MiB is few because the stand-in
+#: emulator takes milliseconds per MiB; its p99 is near the max. The lead-in (see the module
+#: docstring) is 2 at 100 B, where the second invoke after idling still costs more, and 1 at
+#: 1 MiB, where that cost is lost in the invoke's own milliseconds (and RPC needs at least 1).
+PLAN = (
+    Phase(size=SMALL, batch=25, lead_in=2, rotations=60, warmup=150),
+    Phase(size=LARGE, batch=5, lead_in=1, rotations=12, warmup=6),
+)
+QUICK_PLAN = (
+    Phase(size=SMALL, batch=20, lead_in=2, rotations=3, warmup=6),
+    Phase(size=LARGE, batch=1, lead_in=1, rotations=3, warmup=1),
+)
+#: Rounds by default: about 40 s each on this machine (2 shared cores), so a default run,
+#: cold starts included, takes 3 to 3.5 minutes.
 ROUNDS = 5
 #: Cold starts per contender beyond the one each round makes.
 EXTRA_COLD_STARTS = 2
-#: How long one invoke through the emulator may take before the run fails instead of hanging.
-INVOKE_TIMEOUT_S = 60.0
-
-#: How long ``serve`` may take to ask for its first event in the mode probe, and how often the
-#: probe looks whether it exited instead.
-PROBE_TIMEOUT_S = 15.0
-PROBE_POLL_S = 0.05
-NEXT_PATH = b"/2018-06-01/runtime/invocation/next"
+#: Time slices of the run for the p50 spread: enough to show drift, while each slice still
+#: holds hundreds of 100 B samples per contender.
+SLICES = 5
 
 #: Goal of issue 5: the bridge adds less than this per invoke over Go's own Runtime API mode.
 BRIDGE_OVERHEAD_LIMIT_US = 150.0
 
-RPC, API = "rpc", "api"
-GO_ECHO = ("--handler", "echo")
-FLOOR_NAME = "floor: stand-in + minimal runtime"
+
+# --- the run ---------------------------------------------------------------------------------
 
 
-@attrs.frozen
-class Contender:
-    """One way to run the echo function: ``argv`` is the server (RPC) or the bootstrap (API)."""
+@attrs.define(eq=False)
+class Results:
+    """Everything measured: the batches per (contender key, size), cold starts per key, and the
+    peak RSS parts per (key, size), one entry per round."""
 
-    key: str
-    name: str
-    kind: str
-    argv: tuple[str, ...]
-    env: dict[str, str]
+    entrants: list[Contender]
+    rounds: int
+    plan: tuple[Phase, ...]
+    series: dict[tuple[str, int], Series]
+    colds: dict[str, list[float]]
+    peaks: dict[tuple[str, int], list[tuple[int, ...]]]
 
-
-@attrs.frozen(kw_only=True)
-class Sized:
-    """One size's invokes in one round: times in microseconds, memory in KiB."""
-
-    p50_us: float
-    p99_us: float
-    per_second: float
-    peak_kib: int
-    peak_parts_kib: tuple[int, ...]
-
-
-@attrs.frozen(kw_only=True)
-class Round:
-    """One fresh start of one contender: its cold start and both sizes' invokes."""
-
-    cold_start_us: float
-    sizes: dict[int, Sized]
-
-
-def _sized(samples_us: Sequence[float], parts_kib: Sequence[int]) -> Sized:
-    return Sized(
-        p50_us=percentile(samples_us, 0.5),
-        p99_us=percentile(samples_us, 0.99),
-        per_second=1e6 / statistics.fmean(samples_us),
-        peak_kib=sum(parts_kib),
-        peak_parts_kib=tuple(parts_kib),
-    )
-
-
-# --- RPC: (a) and (b) under Go's net/rpc client ----------------------------------------------
-
-
-def _as_server(contender: Contender) -> Server:
-    return Server(contender.name, contender.argv, contender.env)
-
-
-def rpc_cold_start(contender: Contender) -> float:
-    """Exec to first Ping answered, plus the first invoke's call time, in us."""
-    process, port, to_ping_us = start_cold(_as_server(contender), cwd=HANDLERS)
-    try:
-        first = latency(port, SMALL, 1, 0)
-    finally:
-        stop(process)
-    return to_ping_us + first["p50_us"]
-
-
-def rpc_round(contender: Contender, counts: dict[int, tuple[int, int]]) -> Round:
-    process, port, to_ping_us = start_cold(_as_server(contender), cwd=HANDLERS)
-    try:
-        first = latency(port, SMALL, 1, 0)
-        sizes = {}
-        for size in SIZES:
-            report = latency(port, size, *counts[size])
-            peak = rss_kib(process.pid, "VmHWM")
-            sizes[size] = Sized(
-                p50_us=report["p50_us"],
-                p99_us=report["p99_us"],
-                per_second=1e6 / report["mean_us"],
-                peak_kib=peak,
-                peak_parts_kib=(peak,),
-            )
-    finally:
-        stop(process)
-    return Round(cold_start_us=to_ping_us + first["p50_us"], sizes=sizes)
-
-
-# --- Runtime API: (c) to (f) under the emulator ----------------------------------------------
-
-
-def _emulator_pid(port: int) -> int:
-    """The emulator process listening for invokes on ``port`` (found by its command line)."""
-    wanted = f"127.0.0.1:{port}".encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"--runtime-interface-emulator-address" in argv and wanted in argv:
-            return int(entry.name)
-    raise LookupError(f"no emulator process for port {port}")
-
-
-def _descendants(pid: int) -> list[int]:
-    """All processes below ``pid``, parents before children (the runtime, and the bridge's Go
-    child for (e))."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found: list[int] = []
-    frontier = [pid]
-    while frontier:
-        children = sorted(p for p, parent in parents.items() if parent in frontier)
-        found += children
-        frontier = children
-    return found
-
-
-class _Invoker:
-    """POSTs events to the emulator over one keep-alive connection and times each one."""
-
-    def __init__(self, port: int) -> None:
-        self._connection = http.client.HTTPConnection("127.0.0.1", port, timeout=INVOKE_TIMEOUT_S)
-
-    def invoke(self, event: bytes) -> tuple[float, bytes]:
-        """(microseconds from ``request()`` to the whole answer read, the answer)."""
-        headers = {"Content-Type": "application/json"}
-        start = time.perf_counter_ns()
-        self._connection.request("POST", rie.INVOKE_PATH, event, headers)
-        response = self._connection.getresponse()
-        body = response.read()
-        elapsed_us = (time.perf_counter_ns() - start) / 1000
-        if response.status != 200:
-            raise RuntimeError(f"invoke answered {response.status}: {body[:300]!r}")
-        return elapsed_us, body
-
-    def close(self) -> None:
-        self._connection.close()
-
-
-def _check_echo(event: bytes, answer: bytes, contender: Contender) -> None:
-    """The answer is the event (compared decoded: Python's encoder may space it differently)."""
-    if json.loads(answer) != json.loads(event):
-        raise RuntimeError(f"{contender.name} did not echo the event: {answer[:300]!r}")
-
-
-@contextmanager
-def _emulated(contender: Contender, workdir: Path) -> Iterator[rie.RunningEmulator]:
-    # An empty PYTHONDONTWRITEBYTECODE is unset for Python: the bootstrap may write its .pyc
-    # files, as a deployed function ships or writes them (the unmeasured first start does).
-    env = {"PYTHONDONTWRITEBYTECODE": "", "LAMBDA_TASK_ROOT": str(HANDLERS), **contender.env}
-    with rie.running_emulator(
-        "standin", contender.argv, cwd=HANDLERS, workdir=workdir, env=env
-    ) as emulator:
-        yield emulator
-
-
-def api_cold_start(contender: Contender, workdir: Path) -> float:
-    """The first invoke POSTed to a running emulator (which then execs the bootstrap), in us."""
-    event = payload_of(SMALL)
-    with _emulated(contender, workdir) as emulator:
-        invoker = _Invoker(emulator.port)
-        try:
-            cold_us, answer = invoker.invoke(event)
-        finally:
-            invoker.close()
-    _check_echo(event, answer, contender)
-    return cold_us
-
-
-def api_round(contender: Contender, counts: dict[int, tuple[int, int]], workdir: Path) -> Round:
-    with _emulated(contender, workdir) as emulator:
-        invoker = _Invoker(emulator.port)
-        try:
-            event = payload_of(SMALL)
-            cold_us, answer = invoker.invoke(event)
-            _check_echo(event, answer, contender)
-            runtime = _descendants(_emulator_pid(emulator.port))
-            sizes = {}
-            for size in SIZES:
-                event = payload_of(size)
-                count, warmup = counts[size]
-                samples: list[float] = []
-                for i in range(warmup + count):
-                    elapsed_us, answer = invoker.invoke(event)
-                    _check_echo(event, answer, contender)
-                    if i >= warmup:
-                        samples.append(elapsed_us)
-                sizes[size] = _sized(samples, [rss_kib(pid, "VmHWM") for pid in runtime])
-        finally:
-            invoker.close()
-    return Round(cold_start_us=cold_us, sizes=sizes)
-
-
-# --- the contenders --------------------------------------------------------------------------
-
-
-def serve_has_runtime_api() -> bool:
-    """Whether ``lambda_legacy serve`` has the Runtime API mode: started with only
-    ``AWS_LAMBDA_RUNTIME_API`` set, does it ask that address for ``invocation/next``, or exit?"""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("_LAMBDA_SERVER_PORT", "AWS_LAMBDA_RUNTIME_API")
-    }
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        env["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{listener.getsockname()[1]}"
-        listener.settimeout(PROBE_POLL_S)
-        process = subprocess.Popen(
-            SERVE,
-            cwd=HANDLERS,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+    @classmethod
+    def empty(cls, entrants: list[Contender], rounds: int, plan: tuple[Phase, ...]) -> Results:
+        pairs = [(c.key, phase.size) for c in entrants for phase in plan]
+        return cls(
+            entrants=entrants,
+            rounds=rounds,
+            plan=plan,
+            series={pair: Series() for pair in pairs},
+            colds={c.key: [] for c in entrants},
+            peaks={pair: [] for pair in pairs},
         )
-        try:
-            deadline = time.monotonic() + PROBE_TIMEOUT_S
-            while process.poll() is None and time.monotonic() < deadline:
-                try:
-                    connection, _ = listener.accept()
-                except TimeoutError:
-                    continue
-                with connection:
-                    connection.settimeout(PROBE_TIMEOUT_S)
-                    return connection.recv(4096).startswith(b"GET " + NEXT_PATH)
-            return False
-        finally:
-            process.kill()
-            process.wait()
+
+    def slices(self, size: int) -> list[range]:
+        """The run's rotations at ``size`` cut into consecutive time slices."""
+        phase = next(p for p in self.plan if p.size == size)
+        return slice_bounds(self.rounds * phase.rotations, SLICES)
 
 
-def contenders() -> list[Contender]:
-    python = sys.executable
-    ric = (str(rie.RIC_VENV / "bin" / "python"), "-m", "awslambdaric", HANDLER)
-    bridge = (python, "-m", "lambda_legacy", "bridge", "--", str(GOPEER), "function")
-    handlers = {"LAMBDA_TASK_ROOT": str(HANDLERS)}
-    return [
-        Contender("a", "(a) lambda-legacy serve, RPC", RPC, SERVE, handlers),
-        Contender("b", "(b) aws-lambda-go, RPC", RPC, (str(GOPEER), "function", *GO_ECHO), {}),
-        Contender("c", "(c) lambda-legacy serve, Runtime API", API, SERVE, {}),
-        Contender("d", "(d) awslambdaric 4.2.2", API, ric, {}),
-        Contender("e", "(e) Go under lambda-legacy bridge", API, (*bridge, *GO_ECHO), {}),
-        Contender(
-            "f", "(f) aws-lambda-go, Runtime API", API, (str(GOPEER), "function", *GO_ECHO), {}
-        ),
-        Contender("floor", FLOOR_NAME, API, (python, str(HANDLERS / "minimal_runtime.py")), {}),
-    ]
-
-
-def cold_start(contender: Contender, workdir: Path) -> float:
-    if contender.kind == RPC:
-        return rpc_cold_start(contender)
-    return api_cold_start(contender, workdir)
-
-
-def measure(contender: Contender, counts: dict[int, tuple[int, int]], workdir: Path) -> Round:
-    if contender.kind == RPC:
-        return rpc_round(contender, counts)
-    return api_round(contender, counts, workdir)
+def run_round(results: Results, index: int, workdir: Path) -> None:
+    """Round ``index``: all contenders up, each size's interleaved batches, all stopped."""
+    entrants = results.entrants
+    orders = rotation_orders(len(entrants))
+    with ExitStack() as stack:
+        started: dict[str, Running] = {}
+        for position in orders[index % len(orders)]:
+            contender = entrants[position]
+            started[contender.key] = stack.enter_context(running(contender, workdir))
+            results.colds[contender.key].append(started[contender.key].cold_start_us)
+        for phase in results.plan:
+            for contender in entrants:
+                started[contender.key].batch(phase.size, phase.warmup, phase.lead_in)
+            for turn in range(phase.rotations):
+                rotation = index * phase.rotations + turn
+                for position in orders[rotation % len(orders)]:
+                    key = entrants[position].key
+                    samples = started[key].batch(phase.size, phase.batch, phase.lead_in)
+                    results.series[key, phase.size].add(rotation, samples)
+            for contender in entrants:
+                parts = started[contender.key].peak_parts_kib()
+                results.peaks[contender.key, phase.size].append(parts)
 
 
 # --- the report ------------------------------------------------------------------------------
@@ -380,7 +216,7 @@ def measure(contender: Contender, counts: dict[int, tuple[int, int]], workdir: P
 
 @attrs.frozen(kw_only=True)
 class Summary:
-    """Medians over the rounds of one contender at one size, and the spread of its p50s."""
+    """One contender at one size: pooled percentiles, the slice spread, the median peak RSS."""
 
     p50_us: float
     p99_us: float
@@ -390,16 +226,48 @@ class Summary:
     peak_parts_mb: tuple[float, ...]
 
 
-def summarise(rounds: Sequence[Round], size: int) -> Summary:
-    sized = [r.sizes[size] for r in rounds]
-    parts = zip(*(s.peak_parts_kib for s in sized), strict=True)
+def summarise(results: Results, key: str, size: int) -> Summary:
+    series = results.series[key, size]
+    peaks = results.peaks[key, size]
+    parts = zip(*peaks, strict=True)
     return Summary(
-        p50_us=statistics.median(s.p50_us for s in sized),
-        p99_us=statistics.median(s.p99_us for s in sized),
-        per_second=statistics.median(s.per_second for s in sized),
-        p50_spread=spread([s.p50_us for s in sized]),
-        peak_mb=statistics.median(s.peak_kib for s in sized) / 1024,
+        p50_us=series.p50_us(),
+        p99_us=series.p99_us(),
+        per_second=series.per_second(),
+        p50_spread=spread(series.slice_p50s(results.slices(size))),
+        peak_mb=statistics.median(sum(p) for p in peaks) / 1024,
         peak_parts_mb=tuple(statistics.median(p) / 1024 for p in parts),
+    )
+
+
+@attrs.frozen(kw_only=True)
+class Paired:
+    """Per rotation, one contender's batch p50 minus another's: the median over all rotations,
+    and the lowest and highest of that median taken over each time slice alone."""
+
+    median_us: float
+    slice_low_us: float
+    slice_high_us: float
+
+    def cell(self) -> str:
+        return (
+            f"{self.median_us:+,.0f} µs "
+            f"(slices {self.slice_low_us:+,.0f} to {self.slice_high_us:+,.0f})"
+        )
+
+
+def paired(results: Results, minuend: str, subtrahend: str, size: int) -> Paired:
+    differences = paired_differences(
+        results.series[minuend, size], results.series[subtrahend, size]
+    )
+    per_slice = [
+        statistics.median(d for r, d in differences.items() if r in part)
+        for part in results.slices(size)
+    ]
+    return Paired(
+        median_us=statistics.median(differences.values()),
+        slice_low_us=min(per_slice),
+        slice_high_us=max(per_slice),
     )
 
 
@@ -423,9 +291,7 @@ def _peak_cell(summary: Summary) -> str:
     return f"{summary.peak_mb:.1f} ({parts})"
 
 
-def table(
-    results: dict[str, list[Round]], colds: dict[str, list[float]], entrants: Sequence[Contender]
-) -> str:
+def table(results: Results) -> str:
     header = [
         "runtime",
         "event",
@@ -437,9 +303,9 @@ def table(
         "peak RSS MB",
     ]
     rows: list[list[object]] = []
-    for contender in entrants:
+    for contender in results.entrants:
         for size in SIZES:
-            summary = summarise(results[contender.key], size)
+            summary = summarise(results, contender.key, size)
             rows.append(
                 [
                     contender.name,
@@ -448,59 +314,101 @@ def table(
                     _us(summary.p99_us),
                     f"{summary.per_second:,.0f}",
                     summary.p50_spread,
-                    _cold_cell(colds[contender.key]) if size == SMALL else "",
+                    _cold_cell(results.colds[contender.key]) if size == SMALL else "",
                     _peak_cell(summary),
                 ]
             )
     return format_table(header, rows)
 
 
-def _verdict(met: bool) -> str:
-    return "met" if met else "NOT met"
+def _verdict(pooled: bool, pairwise: bool) -> str:
+    if pooled and pairwise:
+        return "met"
+    if pooled:
+        return "met pooled, NOT met paired"
+    if pairwise:
+        return "met paired, NOT met pooled"
+    return "NOT met"
 
 
-def goals(results: dict[str, list[Round]]) -> list[str]:
-    """The two goals of issue 5, per event size, from the medians of the p50s."""
-    lines = []
+def goals(results: Results) -> list[str]:
+    """The two goals of issue 5, per event size: from the pooled p50s, and paired per rotation."""
     faster = []
     overhead = []
     for size in SIZES:
-        c, d, e, f = (summarise(results[k], size).p50_us for k in "cdef")
-        faster.append(f"{_size_label(size)}: {_us(c)} vs {_us(d)} µs, {_verdict(c < d)}")
-        added = e - f
-        met = added < BRIDGE_OVERHEAD_LIMIT_US
-        overhead.append(f"{_size_label(size)}: {added:+,.0f} µs, {_verdict(met)}")
-    lines.append("goal: (c) faster than (d) at p50: " + "; ".join(faster))
-    lines.append(
-        f"goal: (e) adds under {BRIDGE_OVERHEAD_LIMIT_US:.0f} µs per invoke over (f) "
-        "(p50 of (e) minus p50 of (f)): " + "; ".join(overhead)
-    )
-    return lines
+        c, d, e, f = (results.series[k, size].p50_us() for k in "cdef")
+        c_d = paired(results, "c", "d", size)
+        e_f = paired(results, "e", "f", size)
+        faster.append(
+            f"{_size_label(size)}: pooled {_us(c)} vs {_us(d)} µs ({c - d:+,.0f}), "
+            f"paired {c_d.cell()}: {_verdict(c < d, c_d.median_us < 0)}"
+        )
+        limit = BRIDGE_OVERHEAD_LIMIT_US
+        overhead.append(
+            f"{_size_label(size)}: pooled {e - f:+,.0f} µs, paired {e_f.cell()}: "
+            f"{_verdict(e - f < limit, e_f.median_us < limit)}"
+        )
+    return [
+        "goal: (c) faster than (d) at p50, (c) - (d): " + "; ".join(faster),
+        f"goal: (e) adds under {BRIDGE_OVERHEAD_LIMIT_US:.0f} µs per invoke over (f) at p50, "
+        "(e) - (f): " + "; ".join(overhead),
+    ]
 
 
-def beyond_floor(results: dict[str, list[Round]], entrants: Sequence[Contender]) -> str:
-    """Each Runtime API row's p50 minus the floor's: the runtime's own share, roughly."""
+def beyond_floor(results: Results) -> str:
+    """Each Runtime API row's p50 minus the floor's, pooled (paired): the runtime's own share,
+    roughly."""
     cells = []
     for size in SIZES:
-        floor = summarise(results["floor"], size).p50_us
+        floor = results.series["floor", size].p50_us()
         parts = [
-            f"{c.key} {summarise(results[c.key], size).p50_us - floor:+,.0f}"
-            for c in entrants
+            f"{c.key} {results.series[c.key, size].p50_us() - floor:+,.0f} "
+            f"({paired(results, c.key, 'floor', size).median_us:+,.0f})"
+            for c in results.entrants
             if c.kind == API and c.key != "floor"
         ]
         cells.append(f"{_size_label(size)}: " + ", ".join(parts))
-    return "p50 beyond the floor row, µs: " + "; ".join(cells)
+    return "p50 beyond the floor row, µs, pooled (paired median): " + "; ".join(cells)
+
+
+def notes(results: Results) -> list[str]:
+    """What the figures are, printed under the table."""
+    bridge = summarise(results, "e", LARGE).peak_parts_mb
+    return [
+        "peak RSS is VmHWM of the runtime process, median over the rounds; for (e) the sum, "
+        "(bridge + Go child): " + " + ".join(f"{p:.1f}" for p in bridge) + " MB after the "
+        "1 MiB invokes",
+        "emulator: the stand-in tests/runtime_api_tests/standin_rie.py (AWS's RIE cannot be "
+        "installed here), a Python trio + h11 HTTP server: its per-invoke cost is in every "
+        "Runtime API row, (c) to (f); the floor row measures it with a runtime that only does "
+        "next/response with Python's http.client (not a hard floor: awslambdaric's HTTP client "
+        "is C, and aws-lambda-go's is Go, either may be faster than that runtime's)",
+        "clients: (a), (b): Go net/rpc (gopeer client --latency --samples, one run per batch: a "
+        "new connection, Ping, the lead-in, the batch); (c) to (f): Python http.client, one "
+        "keep-alive connection per emulator, in the benchmark process. Every reply is checked "
+        "to echo the event. invokes/s = 1e6 / mean invoke time, one invoke in flight. cold "
+        "start: RPC: exec to first Ping (Go client dialling at 1 ms) + first invoke; Runtime "
+        "API: first invoke POSTed to its answer, the emulator exec'ing the runtime on it",
+        "interleaved: a round starts every contender fresh, one after another (each start is "
+        "its cold start, the ones started before it idle meanwhile; the order changes per "
+        "round), keeps them all running, and has them take turns in rotations, one batch each "
+        "per rotation, in orders where each follows each other one equally often (Williams "
+        "design); each batch's unmeasured lead-in takes the cost of waking a contender that "
+        "sat idle while the others ran, so the samples are back-to-back invokes as before. "
+        "p50, p99, invokes/s: over the samples pooled from all rounds. p50 spread: the run's "
+        f"rotations cut into {len(results.slices(SMALL))} consecutive time slices, ± the "
+        "largest distance of a slice's p50 from their median (drift, and fresh processes per "
+        "round). paired: per rotation, one contender's batch p50 minus the other's, median "
+        "over all rotations, and the range of that median over the time slices: drift in the "
+        "machine cancels in it, so it is the estimate to trust when it and the pooled "
+        "difference disagree",
+    ]
 
 
 # --- the chart -------------------------------------------------------------------------------
 
 
-def chart(
-    path: Path,
-    results: dict[str, list[Round]],
-    colds: dict[str, list[float]],
-    entrants: Sequence[Contender],
-) -> str:
+def chart(path: Path, results: Results) -> str:
     """Write the PNG; what happened, as one line for the output."""
     try:
         # By name: matplotlib is the optional extra ``bench``, not a dependency of the package.
@@ -510,13 +418,14 @@ def chart(
     matplotlib.use("Agg")
     pyplot = importlib.import_module("matplotlib.pyplot")
     ticker = importlib.import_module("matplotlib.ticker")
+    entrants = results.entrants
     names = [c.name for c in entrants]
     figure, axes = pyplot.subplots(2, 2, figsize=(13, 8), constrained_layout=True)
     positions = list(range(len(names)))
     colours = ["#4c72b0" if c.kind == RPC else "#dd8452" for c in entrants]
     panels: list[tuple[str, list[float], list[float] | None, bool]] = []
     for size in SIZES:
-        summaries = [summarise(results[c.key], size) for c in entrants]
+        summaries = [summarise(results, c.key, size) for c in entrants]
         panels.append(
             (
                 f"{_size_label(size)} event: p50 (bar) and p99 (tick), µs, log scale",
@@ -525,9 +434,9 @@ def chart(
                 True,
             )
         )
-    cold = [statistics.median(colds[c.key]) / 1000 for c in entrants]
+    cold = [statistics.median(results.colds[c.key]) / 1000 for c in entrants]
     panels.append(("cold start to first invoke answered, ms (median)", cold, None, False))
-    peak = [summarise(results[c.key], LARGE).peak_mb for c in entrants]
+    peak = [summarise(results, c.key, LARGE).peak_mb for c in entrants]
     panels.append(("peak RSS after the 1 MiB invokes, MB ((e): bridge + Go)", peak, None, False))
     for axis, (title, values, ticks, log) in zip(axes.flat, panels, strict=True):
         axis.barh(positions, values, color=colours)
@@ -542,8 +451,8 @@ def chart(
         axis.set_title(title, fontsize=10)
         axis.grid(axis="x", alpha=0.3)
     figure.suptitle(
-        "lambda-legacy vs aws-lambda-go vs awslambdaric, echo handler, one machine, one run "
-        "(blue: go1.x RPC; orange: Runtime API under the stand-in emulator)",
+        "lambda-legacy vs aws-lambda-go vs awslambdaric, echo handler, one machine, one run, "
+        "interleaved (blue: go1.x RPC; orange: Runtime API under the stand-in emulator)",
         fontsize=10,
     )
     figure.savefig(path, dpi=100)
@@ -554,6 +463,21 @@ def chart(
 # --- main ------------------------------------------------------------------------------------
 
 
+def _plan_line(results: Results) -> str:
+    measured = " and ".join(f"{p.measured} x {_size_label(p.size)}" for p in results.plan)
+    batches = " and ".join(
+        f"{p.rotations} batches of {p.batch} (each after {p.lead_in} unmeasured)"
+        for p in results.plan
+    )
+    warmups = " / ".join(str(p.warmup) for p in results.plan)
+    colds = len(next(iter(results.colds.values())))
+    return (
+        f"per round and contender: {measured} measured invokes, as {batches}, after "
+        f"{warmups} warm-up; {results.rounds} round(s), all contenders up at once, "
+        f"interleaved; cold starts per contender: {colds}"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python3 -m benchmarks.compare",
@@ -561,35 +485,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--quick", action="store_true", help="1 short round: a smoke run")
-    parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"rounds ({ROUNDS})")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=ROUNDS,
+        help=f"rounds, each starting every contender fresh ({ROUNDS}; --quick: 1)",
+    )
     parser.add_argument("--chart", type=Path, default=DEFAULT_CHART, help="PNG to write")
     args = parser.parse_args(argv)
-    rounds, counts, extra = (1, QUICK_COUNTS, 0) if args.quick else (args.rounds, COUNTS, None)
-    extra_colds = EXTRA_COLD_STARTS if extra is None else extra
-    if not (rie.RIC_VENV / "bin" / "python").exists():
-        print(f"awslambdaric venv missing at {rie.RIC_VENV}: run tools/check", file=sys.stderr)
-        return 1
-    if not serve_has_runtime_api():
-        print("python3 -m lambda_legacy serve has no Runtime API mode: (c) cannot run")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    rounds, plan, extra_colds = (
+        (1, QUICK_PLAN, 0) if args.quick else (args.rounds, PLAN, EXTRA_COLD_STARTS)
+    )
+    missing = missing_prerequisite()
+    if missing:
+        print(missing, file=sys.stderr)
         return 1
     started = time.monotonic()
     build_go("./gopeer")
     load_before = load_average()
+    results = Results.empty(contenders(), rounds, plan)
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
-        entrants = contenders()
-        for contender in () if args.quick else entrants:  # unmeasured: writes .pyc files
+        for contender in () if args.quick else results.entrants:  # unmeasured: writes .pyc files
             cold_start(contender, workdir)
-        results: dict[str, list[Round]] = {c.key: [] for c in entrants}
-        colds: dict[str, list[float]] = {c.key: [] for c in entrants}
-        for _ in range(rounds):  # contenders in turn, so drift in the machine's load hits all
-            for contender in entrants:
-                measured = measure(contender, counts, workdir)
-                results[contender.key].append(measured)
-                colds[contender.key].append(measured.cold_start_us)
+        for index in range(rounds):
+            run_round(results, index, workdir)
         for _ in range(extra_colds):
-            for contender in entrants:
-                colds[contender.key].append(cold_start(contender, workdir))
+            for contender in results.entrants:
+                results.colds[contender.key].append(cold_start(contender, workdir))
     load_after = load_average()
 
     print(f"python3 -m benchmarks.compare{' --quick' if args.quick else ''} --rounds {rounds}")
@@ -597,38 +522,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{platform.python_implementation()} {platform.python_version()}, {go_version()}, "
         f"{os.cpu_count()} CPUs; load average before: {load_before}, after: {load_after}"
     )
-    print(
-        f"per round: {counts[SMALL][0]} x 100 B and {counts[LARGE][0]} x 1 MiB invokes "
-        f"(after {counts[SMALL][1]} / {counts[LARGE][1]} warm-up); {rounds} round(s), "
-        f"contenders in turn; cold starts per contender: {rounds + extra_colds}"
-    )
+    print(_plan_line(results))
     print()
-    print(table(results, colds, entrants))
+    print(table(results))
     print()
-    for line in goals(results):
+    for line in [*goals(results), beyond_floor(results), *notes(results)]:
         print(line)
-    print(beyond_floor(results, entrants))
-    bridge = summarise(results["e"], LARGE).peak_parts_mb
-    print(
-        "peak RSS is VmHWM of the runtime process; for (e) the sum, (bridge + Go child): "
-        + " + ".join(f"{p:.1f}" for p in bridge)
-        + " MB after the 1 MiB invokes"
-    )
-    print(
-        "emulator: the stand-in tests/runtime_api_tests/standin_rie.py (AWS's RIE cannot be "
-        "installed here), a Python trio + h11 HTTP server: its per-invoke cost is in every "
-        "Runtime API row, (c) to (f); the floor row measures it with a runtime that only does "
-        "next/response with Python's http.client (not a hard floor: awslambdaric's HTTP client "
-        "is C, and aws-lambda-go's is Go, either may be faster than that runtime's)"
-    )
-    print(
-        "clients: (a), (b): Go net/rpc (gopeer client --latency); (c) to (f): Python http.client, "
-        "one keep-alive connection, in the benchmark process. invokes/s = 1e6 / mean invoke time, "
-        "one invoke in flight. cold start: RPC: exec to first Ping (Go client dialling at 1 ms) "
-        "+ first invoke; Runtime API: first invoke POSTed to its answer, the emulator exec'ing "
-        "the runtime on it. p50 spread: largest distance of a round's p50 from their median"
-    )
-    print(chart(args.chart, results, colds, entrants))
+    print(chart(args.chart, results))
     print(f"total time: {time.monotonic() - started:.0f} s")
     return 0
 
