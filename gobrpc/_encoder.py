@@ -183,11 +183,8 @@ class Encoder:
 
     def encode(self, go_type: GoType, value: object) -> bytes:
         """Encode one top-level value of ``go_type``; the definitions it needs come first."""
-        ready = self._ready.get(go_type)
-        if ready is not None and ready[2] and value is not None:
-            # The common case: definitions sent, no interface inside, so one message.
-            b = Message(ready[0])
-            ready[1](b, value)
+        b = self._one_message(go_type, value)
+        if b is not None:
             if b.spliced:
                 return b"".join(_framed(b))
             return uint_bytes(len(b)) + b
@@ -202,9 +199,30 @@ class Encoder:
 
     def encode_many(self, values: Iterable[tuple[GoType, object]]) -> bytes:
         """Several :meth:`encode` calls in order, joined with one copy of each byte."""
-        return b"".join(
-            [chunk for t, v in values for m in self._encode(t, v) for chunk in _framed(m)]
-        )
+        chunks: list[bytes | bytearray | memoryview] = []
+        for go_type, value in values:
+            b = self._one_message(go_type, value)
+            if b is None:
+                chunks += [chunk for m in self._encode(go_type, value) for chunk in _framed(m)]
+            elif b.spliced:
+                chunks += _framed(b)
+            else:
+                chunks += (uint_bytes(len(b)), b)
+        return b"".join(chunks)
+
+    def _one_message(self, go_type: GoType, value: object) -> Message | None:
+        """The common case: the value's one message, or None if it needs :meth:`_encode`.
+
+        Once a type's definitions have gone out on this stream and no interface can occur in its
+        values (whose concrete types' definitions would start new messages), a value is its type
+        id and its compiled writer's bytes, nothing more.
+        """
+        ready = self._ready.get(go_type)
+        if ready is None or not ready[2] or value is None:
+            return None
+        b = Message(ready[0])
+        ready[1](b, value)
+        return b
 
     def _encode(self, go_type: GoType, value: object) -> list[Message]:
         if value is None and isinstance(go_type, PointerType):

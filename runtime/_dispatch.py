@@ -66,18 +66,12 @@ class HandlerFunction:
 
     async def invoke(self, request: InvokeRequest) -> InvokeResponse:
         """Run one event through the handler; errors come back inside the response."""
-        token = INVOKE_REQUEST_ID.set(request.request_id)
-        try:
-            return await self._invoke(request)
-        finally:
-            INVOKE_REQUEST_ID.reset(token)
-
-    async def _invoke(self, request: InvokeRequest) -> InvokeResponse:
         if self.init_error is not None or self.handler is None:
             fault = self.init_error
             message = fault.message if fault else "handler is nil"
             error_type = fault.error_type if fault else "errorString"
             return error_response(ErrorInfo(message=message, type=error_type, should_exit=True))
+        token = INVOKE_REQUEST_ID.set(request.request_id)
         try:
             context = build_context(
                 request_id=request.request_id,
@@ -99,4 +93,5 @@ class HandlerFunction:
         except BaseException as exc:
             return error_response(error_from_exception(exc, exc.__traceback__))
         finally:
+            INVOKE_REQUEST_ID.reset(token)
             sys.stdout.flush()

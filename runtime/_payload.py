@@ -303,6 +303,7 @@ def go_json_error(data: bytes, *, whole_document: bool) -> tuple[str, str] | Non
 # --- decoding ---------------------------------------------------------------------------------
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+_SPACE_TEXT = " \t\n\r"
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _NUMBER_CONTINUES = frozenset(".eE")
@@ -317,6 +318,8 @@ class _GoRejectsError(Exception):
 
 
 def _skip_whitespace(text: str, position: int) -> int:
+    if text[position : position + 1] not in _SPACE_TEXT:  # the usual case: no regex run
+        return position
     match = _WHITESPACE.match(text, position)
     return position if match is None else match.end()
 
@@ -399,7 +402,7 @@ def parse_json(data: bytes, *, whole_document: bool, numbers_as_float64: bool = 
         failure = go_json_error(data, whole_document=whole_document)
         if failure is not None:
             raise GoJSONError(*failure)
-    if _SURROGATE_ESCAPE.search(text):
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text):  # a substring test is far cheaper
         value = _replace_lone_surrogates(value)
     return value
 

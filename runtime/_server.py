@@ -6,6 +6,12 @@ connection's write lock. Error replies for bad requests are sent from the read l
 them. A connection whose header fails to decode is closed once its calls in flight have replied;
 the listener and every other connection go on.
 
+One task reads the connection at a time. The task that reads a call answers it itself, after
+handing the reading on to a new task, rather than starting a task to answer it and reading on: the
+reply then goes out in the same scheduler pass as the call arrived, before the connection is read
+again, instead of one pass later and after it. Which task reads next makes no other difference:
+each call still runs in a task of its own, in a copy of a context no handler has run in.
+
 All connections share one :class:`TypeRegistry`, as all encoders in one Go process share the type
 table, so type ids are the same on every connection and follow the process's history.
 """
@@ -64,7 +70,8 @@ class FunctionServer:
     registry: TypeRegistry = attrs.field(factory=lambda: TypeRegistry(FIRST_USER_ID_LEGACY))
     exit_status: int | None = None
     _in_flight: int = 0
-    _idle: trio.Event = attrs.field(factory=trio.Event)
+    #: Set when the last call in flight has been answered; made only when SIGTERM waits for it.
+    _idle: trio.Event | None = None
     _stop: trio.Event = attrs.field(factory=trio.Event)
 
     async def handle_connection(self, stream: trio.abc.Stream) -> None:
@@ -72,20 +79,32 @@ class FunctionServer:
         rpc = RpcStream(stream, ServerConnection(self.registry, METHODS))
         try:
             async with trio.open_nursery() as nursery:
-                while True:
-                    try:
-                        event = await rpc.next_event()
-                    except (trio.BrokenResourceError, trio.ClosedResourceError):
-                        break
-                    if isinstance(event, ConnectionClosed):
-                        break
-                    if isinstance(event, BadCall):
-                        await self._reply_error(rpc, event)
-                    elif isinstance(event, Call):
-                        nursery.start_soon(self._answer, rpc, event)
+                await self._read_then_answer(rpc, nursery)
         finally:
             with trio.CancelScope(shield=True):
                 await rpc.aclose()
+
+    async def _read_then_answer(
+        self, rpc: RpcStream[ServerConnection], nursery: trio.Nursery
+    ) -> None:
+        """Read requests until one is a call; then start the next reader and answer the call.
+
+        The connection is over when no reader goes on: the nursery then waits for the calls
+        still being answered.
+        """
+        while True:
+            try:
+                event = await rpc.next_event()
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                return
+            if isinstance(event, ConnectionClosed):
+                return
+            if isinstance(event, BadCall):
+                await self._reply_error(rpc, event)
+            elif isinstance(event, Call):
+                nursery.start_soon(self._read_then_answer, rpc, nursery)
+                await self._answer(rpc, event)
+                return
 
     async def _reply_error(self, rpc: RpcStream[ServerConnection], event: BadCall) -> None:
         with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
@@ -93,7 +112,6 @@ class FunctionServer:
 
     async def _answer(self, rpc: RpcStream[ServerConnection], call: Call) -> None:
         self._in_flight += 1
-        self._idle = trio.Event() if self._in_flight == 1 else self._idle
         body_type: GoType
         body: object
         try:
@@ -116,7 +134,7 @@ class FunctionServer:
                 self._stop.set()
         finally:
             self._in_flight -= 1
-            if self._in_flight == 0:
+            if self._in_flight == 0 and self._idle is not None:
                 self._idle.set()
 
     async def wait_for_stop(self, signals: AsyncIterator[int]) -> int:
@@ -127,6 +145,7 @@ class FunctionServer:
             async def on_signal() -> None:
                 async for _ in signals:
                     if self._in_flight:
+                        self._idle = trio.Event()
                         await self._idle.wait()
                     if self.exit_status is None:
                         self.exit_status = 0
