@@ -221,6 +221,9 @@ class _FlushingWriter:
         self.stream.writelines(lines)
         self.stream.flush()
 
+    def flush(self) -> None:  # called after every invoke: not through __getattr__
+        self.stream.flush()
+
     def __getattr__(self, name: str) -> object:
         return getattr(self.stream, name)
 
