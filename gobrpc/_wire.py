@@ -145,47 +145,34 @@ class Reader:
         """Read a float (always float64 on the wire)."""
         return float_from_uint(self.read_uint())
 
-    def read_raw(self, n: int) -> bytes:
-        """Read exactly ``n`` bytes."""
+    def _take(self, n: int) -> bytes | bytearray | memoryview:
+        """The next ``n`` bytes as a slice of the data (no copy for a memoryview)."""
         pos = self.pos
         if n > self.end - pos:
             raise GobDecodeError(
                 f"gob: length {n} at offset {pos} exceeds the {self.end - pos} bytes left"
             )
         self.pos = pos + n
-        chunk = self.data[pos : pos + n]
+        return self.data[pos : pos + n]
+
+    def _length_prefixed(self) -> bytes | bytearray | memoryview:
+        data, pos = self.data, self.pos
+        if pos < self.end and (n := data[pos]) < 0x80:  # one-byte length, inline
+            self.pos = pos + 1
+        else:
+            n = self.read_uint()
+        return self._take(n)
+
+    def read_raw(self, n: int) -> bytes:
+        """Read exactly ``n`` bytes."""
+        chunk = self._take(n)
         return chunk if type(chunk) is bytes else bytes(chunk)
 
     def read_bytes(self) -> bytes:
         """Read a length-prefixed byte string (a copy: the one copy a payload costs)."""
-        data, pos = self.data, self.pos
-        if pos < self.end and (n := data[pos]) < 0x80:  # one-byte length, inline
-            pos += 1
-        else:
-            n = self.read_uint()
-            pos = self.pos
-        if n > self.end - pos:
-            raise GobDecodeError(
-                f"gob: length {n} at offset {pos} exceeds the {self.end - pos} bytes left"
-            )
-        self.pos = pos + n
-        chunk = data[pos : pos + n]
+        chunk = self._length_prefixed()
         return chunk if type(chunk) is bytes else bytes(chunk)
 
     def read_string(self) -> str:
         """Read a length-prefixed string (non-UTF-8 bytes kept as surrogate escapes)."""
-        data, pos = self.data, self.pos
-        if pos < self.end and (n := data[pos]) < 0x80:  # one-byte length, inline
-            pos += 1
-        else:
-            n = self.read_uint()
-            pos = self.pos
-        if n > self.end - pos:
-            raise GobDecodeError(
-                f"gob: length {n} at offset {pos} exceeds the {self.end - pos} bytes left"
-            )
-        self.pos = pos + n
-        chunk = data[pos : pos + n]
-        if type(chunk) is bytes:
-            return chunk.decode("utf-8", STRING_ERRORS)
-        return str(chunk, "utf-8", STRING_ERRORS)
+        return str(self._length_prefixed(), "utf-8", STRING_ERRORS)
