@@ -14,6 +14,8 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import attrs
@@ -236,9 +238,11 @@ def test_port_mode_invokes_a_running_function_without_starting_one() -> None:
         function.wait()
 
 
-def test_sigterm_ends_the_function_before_the_command_exits() -> None:
+@contextmanager
+def _invoking(event: str) -> Iterator[tuple[subprocess.Popen[str], list[int]]]:
+    """``invoke`` of the Go script function, running ``event``; the pids the function reported
+    (its own, and a child's if the event spawned one) once it has started on the event."""
     command = [str(gopeer()), "function", "--handler", "script"]
-    event = '{"action": "sleep", "ms": 60000, "spawn": true}'
     with subprocess.Popen(
         [*CLI, "invoke", "--timeout", "120", "--event", event, "--", *command],
         cwd=ROOT,
@@ -249,29 +253,22 @@ def test_sigterm_ends_the_function_before_the_command_exits() -> None:
         assert process.stderr is not None
         pids = re.fullmatch(r"pids (\d+) (\d+)\n", process.stderr.readline())
         assert pids is not None
+        yield process, [int(pids[1]), int(pids[2])]
+
+
+def test_sigterm_ends_the_function_before_the_command_exits() -> None:
+    with _invoking('{"action": "sleep", "ms": 60000, "spawn": true}') as (process, pids):
         process.terminate()
         assert process.wait(timeout=HANG_LIMIT) == 128 + signal.SIGTERM
-    assert gone(int(pids[1]))
-    assert gone(int(pids[2]))
+    assert all(gone(pid) for pid in pids)
 
 
 def test_sigkill_of_the_command_still_ends_the_function() -> None:
     """SIGKILL cannot be caught; the kernel ends the function (its parent-death signal)."""
-    command = [str(gopeer()), "function", "--handler", "script"]
-    event = '{"action": "sleep", "ms": 60000}'
-    with subprocess.Popen(
-        [*CLI, "invoke", "--timeout", "120", "--event", event, "--", *command],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as process:
-        assert process.stderr is not None
-        pids = re.fullmatch(r"pids (\d+) (\d+)\n", process.stderr.readline())
-        assert pids is not None
+    with _invoking('{"action": "sleep", "ms": 60000}') as (process, pids):
         process.kill()
         assert process.wait(timeout=HANG_LIMIT) == -signal.SIGKILL
-    function = int(pids[1])
+    function = pids[0]
     deadline = time.monotonic() + 10
     while not gone(function) and time.monotonic() < deadline:
         time.sleep(0.01)
