@@ -35,7 +35,7 @@ from typing import TypeAlias
 from ._decoder import BUILTIN_NAMES, DecodedValue, Decoder, NeedData, TypeDefinition
 from ._errors import GobDecodeError, RemoteProtocolError
 from ._limits import DEFAULT_LIMITS, Limits
-from ._rpc import REQUEST, RESPONSE
+from ._rpc import REQUEST, RESPONSE, RequestHeader, ResponseHeader
 from ._schema import structure
 from ._types import (
     WireArray,
@@ -223,17 +223,17 @@ class StreamDumper:
                 f"net/rpc: expected a {expected} header, got a value of type "
                 f"{_name(item.type_name)!r}"
             )
-        fields = structure(go_type, item.type_id, self.decoder.types, item.value)
-        assert isinstance(fields, GobStruct)
+        decoded = structure(go_type, item.type_id, self.decoder.types, item.value)
+        assert isinstance(decoded, RequestHeader | ResponseHeader)
         self._direction = item.type_name
         labels: Record = {
             "rpc": "header",
             "header": item.type_name,
-            "seq": json_value(fields.get("Seq", 0)),
-            "method": json_value(fields.get("ServiceMethod", "")),
+            "seq": json_value(decoded.seq),
+            "method": json_value(decoded.service_method),
         }
-        if go_type is RESPONSE:
-            labels["error"] = json_value(fields.get("Error", ""))
+        if isinstance(decoded, ResponseHeader):
+            labels["error"] = json_value(decoded.error)
         self._header = labels
         return labels
 

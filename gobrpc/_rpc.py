@@ -35,13 +35,15 @@ from ._errors import LocalProtocolError, RemoteProtocolError
 from ._events import BadCall, Call, CallFailed, ConnectionClosed, ErrorReply, Reply
 from ._limits import DEFAULT_LIMITS, Limits
 from ._schema import gob_field, struct_type
-from ._types import BasicType, Field, GoType, Kind, StructType, TypeRegistry
+from ._types import BasicType, GoType, Kind, StructType, TypeRegistry
 from ._values import GobStruct
 
 __all__ = [
     "INVALID_REQUEST",
     "REQUEST",
     "RESPONSE",
+    "RequestHeader",
+    "ResponseHeader",
     "ClientConnection",
     "ConnectionState",
     "ServerConnection",
@@ -49,25 +51,12 @@ __all__ = [
 
 _STRING = BasicType(Kind.STRING)
 _UINT64 = BasicType(Kind.UINT64)
-#: net/rpc's request header, ``rpc.Request`` (its unexported ``next`` field is never sent).
-REQUEST = StructType("Request", "rpc", (Field("ServiceMethod", _STRING), Field("Seq", _UINT64)))
-#: net/rpc's response header, ``rpc.Response``.
-RESPONSE = StructType(
-    "Response",
-    "rpc",
-    (Field("ServiceMethod", _STRING), Field("Seq", _UINT64), Field("Error", _STRING)),
-)
-#: The body net/rpc sends with an error reply: ``invalidRequest = struct{}{}``, an unnamed type.
-INVALID_REQUEST = StructType("")
 
 
-# The headers as the receiving side reads them. They are REQUEST and RESPONSE bound to classes, so
-# that the decoder reads each header with a compiled reader straight into an instance (as it reads
-# the bodies) rather than into a GobStruct that is then checked and searched by name: two fifths
-# of the cost of reading a call. They are only ever decoded into, never encoded (decoding does not
-# touch the type registry), so REQUEST and RESPONSE stay the types whose ids the registry assigns.
 @attrs.frozen
-class _RequestHeader:
+class RequestHeader:
+    """net/rpc's request header, ``rpc.Request`` (its unexported ``next`` field is never sent)."""
+
     __gob_name__ = "Request"
     __gob_package__ = "rpc"
     service_method: str = gob_field("ServiceMethod", _STRING, default="")
@@ -75,7 +64,9 @@ class _RequestHeader:
 
 
 @attrs.frozen
-class _ResponseHeader:
+class ResponseHeader:
+    """net/rpc's response header, ``rpc.Response``."""
+
     __gob_name__ = "Response"
     __gob_package__ = "rpc"
     service_method: str = gob_field("ServiceMethod", _STRING, default="")
@@ -83,8 +74,13 @@ class _ResponseHeader:
     error: str = gob_field("Error", _STRING, default="")
 
 
-_REQUEST_HEADER = struct_type(_RequestHeader)
-_RESPONSE_HEADER = struct_type(_ResponseHeader)
+# Bound to classes, so headers are read by compiled readers straight into instances and written
+# by generated writers, as bodies are (a header read into a GobStruct and searched by name cost
+# two fifths of reading a call).
+REQUEST = struct_type(RequestHeader)
+RESPONSE = struct_type(ResponseHeader)
+#: The body net/rpc sends with an error reply: ``invalidRequest = struct{}{}``, an unnamed type.
+INVALID_REQUEST = StructType("")
 
 
 class ConnectionState(enum.Enum):
@@ -170,7 +166,7 @@ class ServerConnection(_Half):
         #: How many requests with each Seq await an answer (a plain dict: ``Counter``'s Python-level
         #: methods showed in profiles of the per-call path).
         self._unanswered: dict[int, int] = {}
-        self._header: _RequestHeader | None = None
+        self._header: RequestHeader | None = None
 
     def next_event(self) -> Call | BadCall | ConnectionClosed | NeedData:
         """The next request event, or NEED_DATA.
@@ -183,7 +179,7 @@ class ServerConnection(_Half):
             return self._closed
         if self._header is None:
             try:
-                header = self.decoder.next_value(_REQUEST_HEADER)
+                header = self.decoder.next_value(REQUEST)
             except RemoteProtocolError as exc:
                 return self._close(
                     f"rpc: server cannot decode request: {exc}", ConnectionState.ERROR
@@ -197,7 +193,7 @@ class ServerConnection(_Half):
                     f"rpc: server cannot decode request: {header.error}", ConnectionState.ERROR
                 )
             request = header.value
-            assert isinstance(request, _RequestHeader)
+            assert isinstance(request, RequestHeader)
             self._header = request
         request = self._header
         service_method = request.service_method
@@ -267,8 +263,7 @@ class ServerConnection(_Half):
         """
         self._check_can_send()
         self._check_unanswered(seq)
-        # Headers are dicts of Go field names: the encoder has straight-line code for those.
-        header = {"ServiceMethod": service_method, "Seq": seq}
+        header = ResponseHeader(service_method=service_method, seq=seq)
         data = self.encoder.encode_many([(RESPONSE, header), (body_type, body)])
         self._answer(seq)
         return data
@@ -280,7 +275,7 @@ class ServerConnection(_Half):
         """
         self._check_can_send()
         self._answer(seq)
-        header = {"ServiceMethod": service_method, "Seq": seq, "Error": error}
+        header = ResponseHeader(service_method=service_method, seq=seq, error=error)
         return self.encoder.encode_many([(RESPONSE, header), (INVALID_REQUEST, GobStruct.of(""))])
 
 
@@ -296,7 +291,7 @@ class ClientConnection(_Half):
         super().__init__(registry, limits)
         self.next_seq = 0
         self._pending: dict[int, GoType] = {}
-        self._header: _ResponseHeader | None = None
+        self._header: ResponseHeader | None = None
         self._queued: list[ConnectionClosed] = []
 
     @property
@@ -317,7 +312,7 @@ class ClientConnection(_Half):
         if self.state is not ConnectionState.OPEN:
             raise LocalProtocolError(_SHUT_DOWN)
         seq = self.next_seq
-        header = {"ServiceMethod": service_method, "Seq": seq}
+        header = RequestHeader(service_method=service_method, seq=seq)
         data = self.encoder.encode_many([(REQUEST, header), (body_type, body)])
         self.next_seq += 1
         self._pending[seq] = reply_type
@@ -343,7 +338,7 @@ class ClientConnection(_Half):
             return self._closed
         if self._header is None:
             try:
-                header = self.decoder.next_value(_RESPONSE_HEADER)
+                header = self.decoder.next_value(RESPONSE)
             except RemoteProtocolError as exc:
                 return self._close(str(exc), ConnectionState.ERROR)
             if isinstance(header, NeedData):
@@ -356,7 +351,7 @@ class ClientConnection(_Half):
             if header.error is not None:
                 return self._close(str(header.error), ConnectionState.ERROR)
             response = header.value
-            assert isinstance(response, _ResponseHeader)
+            assert isinstance(response, ResponseHeader)
             self._header = response
         response = self._header
         seq = response.seq
