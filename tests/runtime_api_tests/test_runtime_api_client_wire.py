@@ -1,11 +1,7 @@
 """The Runtime API client on the wire: one request, its whole answer, its status checked.
 
-A scripted HTTP/1.1 server on 127.0.0.1 (h11 in the SERVER role) records, for every request, the
-connection it came on, its headers, the raw bytes of each connection, and whether more bytes were
-already waiting behind the request when it was complete (a client that sends its next request
-before the answer, in the same write, leaves them there). It can misbehave: refuse a POST, close
-a connection after an answer, say ``Connection: close``, hang up without answering, or hold the
-first event until the test lets it go.
+Against the scripted Runtime API of ``tests/scripted_runtime_api.py``, which records every
+request, the raw bytes of each connection and whether anything was sent ahead of an answer.
 """
 
 from __future__ import annotations
@@ -13,156 +9,25 @@ from __future__ import annotations
 import io
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 
-import attrs
-import h11
 import pytest
 import trio
 import trio.testing
+from scripted_runtime_api import (
+    READ_SIZE,
+    TEST_TIMEOUT_S,
+    ScriptedApi,
+    scripted,
+    scripted_address,
+)
 
 from runtime._runtime_api import serve_runtime_api
 from runtime._runtime_api_client import RuntimeApiClient, RuntimeApiError
 from runtime._settings import Settings
 
 NEXT = "/2018-06-01/runtime/invocation/next"
-#: Bounds every test: a client that waits for an answer the server never sends fails, not hangs.
-TEST_TIMEOUT_S = 20.0
-#: How much the server reads at once.
-READ_SIZE = 1 << 20
-
-
-@attrs.frozen
-class Seen:
-    """One request: which connection (0, 1, ...), method, target, headers, and whether bytes of
-    another request were already there, unread, when this one was complete."""
-
-    connection: int
-    method: str
-    target: str
-    headers: dict[bytes, bytes]
-    more_was_there: bool
-
-
-@attrs.define(eq=False)
-class ScriptedApi:
-    """Answers ``/next`` with events ``r1``, ``r2``, ... and POSTs with ``post_status``."""
-
-    post_status: int = 202
-    close_after: frozenset[str] = frozenset()
-    connection_close_on_post: bool = False
-    #: Answer this many requests in all, then hang up on every later one without answering.
-    answers_before_hang_up: int | None = None
-    #: The first event is held back until this is set.
-    hold_first_event: trio.Event | None = None
-    seen: list[Seen] = attrs.field(factory=list)
-    received: list[bytearray] = attrs.field(factory=list)
-    answered: int = 0
-    served_events: int = 0
-
-    async def serve(self, stream: trio.SocketStream) -> None:
-        index = len(self.received)
-        raw = bytearray()
-        self.received.append(raw)
-        conn = h11.Connection(h11.SERVER)
-        try:
-            while True:
-                request = await self._request(stream, conn, raw)
-                if request is None:
-                    return
-                more = self._read_what_is_there(stream, conn, raw)
-                method, target = request.method.decode(), request.target.decode()
-                self.seen.append(Seen(index, method, target, dict(request.headers), more))
-                limit = self.answers_before_hang_up
-                if limit is not None and self.answered >= limit:
-                    return
-                self.answered += 1
-                hold = self.hold_first_event
-                if method == "GET" and hold is not None and self.served_events == 0:
-                    await hold.wait()
-                status, headers, body = self._answer(method)
-                out = conn.send(h11.Response(status_code=status, headers=headers))
-                out += conn.send(h11.Data(data=body)) + conn.send(h11.EndOfMessage())
-                await stream.send_all(out)  # one write: the client wakes to the whole answer
-                if method in self.close_after or conn.our_state is not h11.DONE:
-                    return
-                conn.start_next_cycle()
-        except (trio.BrokenResourceError, h11.RemoteProtocolError):
-            return
-        finally:
-            await stream.aclose()
-
-    @staticmethod
-    async def _request(
-        stream: trio.SocketStream, conn: h11.Connection, raw: bytearray
-    ) -> h11.Request | None:
-        request = None
-        while True:
-            event = conn.next_event()
-            if event is h11.NEED_DATA:
-                data = await stream.receive_some(READ_SIZE)
-                raw += data
-                conn.receive_data(data)
-            elif isinstance(event, h11.Request):
-                request = event
-            elif isinstance(event, h11.EndOfMessage):
-                return request
-            elif isinstance(event, h11.ConnectionClosed):
-                return None
-
-    @staticmethod
-    def _read_what_is_there(
-        stream: trio.SocketStream, conn: h11.Connection, raw: bytearray
-    ) -> bool:
-        """Whether bytes beyond the complete request are already there. The client writes a
-        request in one write, so on 127.0.0.1 anything sent in that write has arrived."""
-        try:
-            data = os.read(stream.socket.fileno(), READ_SIZE)
-        except BlockingIOError:
-            data = None
-        if data:
-            raw += data
-            conn.receive_data(data)
-        return bool(conn.trailing_data[0])
-
-    def _answer(self, method: str) -> tuple[int, list[tuple[str, str]], bytes]:
-        if method == "GET":
-            self.served_events += 1
-            request_id = f"r{self.served_events}"
-            headers = [
-                ("Lambda-Runtime-Aws-Request-Id", request_id),
-                ("Content-Type", "application/json"),
-            ]
-            body = b'{"n": %d}' % self.served_events
-        else:
-            headers = [("Content-Type", "application/json")]
-            if self.connection_close_on_post:
-                headers.append(("Connection", "close"))
-            body = b'{"status":"OK"}'
-        headers.append(("Content-Length", str(len(body))))
-        return (200 if method == "GET" else self.post_status), headers, body
-
-
-@asynccontextmanager
-async def scripted_address(api: ScriptedApi) -> AsyncIterator[str]:
-    with trio.fail_after(TEST_TIMEOUT_S):
-        async with trio.open_nursery() as nursery:
-            listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
-            nursery.start_soon(trio.serve_listeners, api.serve, listeners)
-            yield f"127.0.0.1:{listeners[0].socket.getsockname()[1]}"
-            nursery.cancel_scope.cancel()
-
-
-@asynccontextmanager
-async def scripted(api: ScriptedApi) -> AsyncIterator[RuntimeApiClient]:
-    async with scripted_address(api) as address:
-        client = RuntimeApiClient(address)
-        try:
-            yield client
-        finally:
-            await client.aclose()
 
 
 def _calls(api: ScriptedApi) -> list[tuple[int, str, str]]:

@@ -15,14 +15,12 @@ import math
 import os
 import sys
 from collections import namedtuple
-from collections.abc import AsyncIterator, Iterator, MutableMapping
-from contextlib import asynccontextmanager
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 
-import attrs
-import h11
 import pytest
 import trio
+from scripted_runtime_api import ScriptedApi, scripted_address
 
 from runtime._errors import LambdaContextUnmarshalError, MarshalError, UnmarshalError
 from runtime._runtime_api import build_runtime_api_context, serve_runtime_api
@@ -154,70 +152,6 @@ def test_events_as_awslambdaric_reads_them() -> None:
     )
 
 
-# --- a scripted Runtime API ------------------------------------------------------------------
-
-
-@attrs.define(eq=False)
-class FakeRuntimeApi:
-    """Serves queued events on ``/next`` and records every request; optional misbehaviour."""
-
-    events: list[tuple[dict[str, str], bytes]]
-    requests: list[tuple[str, str, dict[str, str], bytes]] = attrs.field(factory=list)
-    close_after_each: bool = False
-    next_status: int = 200
-    drained: trio.Event = attrs.field(factory=trio.Event)
-
-    async def serve(self, stream: trio.SocketStream) -> None:
-        conn = h11.Connection(h11.SERVER)
-        while True:
-            request, body = None, b""
-            while True:
-                event = conn.next_event()
-                if event is h11.NEED_DATA:
-                    conn.receive_data(await stream.receive_some(65536))
-                elif isinstance(event, h11.Request):
-                    request = event
-                elif isinstance(event, h11.Data):
-                    body += bytes(event.data)
-                elif isinstance(event, h11.EndOfMessage):
-                    break
-                else:
-                    return
-            assert request is not None
-            headers = {k.decode().lower(): v.decode() for k, v in request.headers}
-            self.requests.append((request.method.decode(), request.target.decode(), headers, body))
-            status, reply_headers, reply = await self._answer(request.method, body)
-            reply_headers.append(("Content-Length", str(len(reply))))
-            out = conn.send(h11.Response(status_code=status, headers=reply_headers))
-            out += conn.send(h11.Data(data=reply)) + conn.send(h11.EndOfMessage())
-            await stream.send_all(out)
-            if self.close_after_each:
-                await stream.aclose()
-                return
-            conn.start_next_cycle()
-
-    async def _answer(self, method: bytes, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
-        if method != b"GET":
-            return 202, [], b'{"status":"OK"}'
-        if self.next_status != 200:
-            return self.next_status, [], b"{}"
-        if not self.events:
-            self.drained.set()
-            await trio.sleep_forever()
-        headers, payload = self.events.pop(0)
-        return 200, list(headers.items()), payload
-
-
-@asynccontextmanager
-async def fake_api(api: FakeRuntimeApi) -> AsyncIterator[str]:
-    async with trio.open_nursery() as nursery:
-        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
-        nursery.start_soon(trio.serve_listeners, api.serve, listeners)
-        port = listeners[0].socket.getsockname()[1]
-        yield f"127.0.0.1:{port}"
-        nursery.cancel_scope.cancel()
-
-
 def _next_headers(request_id: str, **extra: str) -> dict[str, str]:
     return {
         "Lambda-Runtime-Aws-Request-Id": request_id,
@@ -255,7 +189,7 @@ async def _serve(
 
 
 async def test_trace_id_set_then_removed(task_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    api = FakeRuntimeApi(
+    api = ScriptedApi(
         events=[
             (_next_headers("r1", **{"Lambda-Runtime-Trace-Id": "Root=1-a"}), b"{}"),
             (_next_headers("r2"), b"{}"),
@@ -263,11 +197,11 @@ async def test_trace_id_set_then_removed(task_root: Path, monkeypatch: pytest.Mo
     )
     monkeypatch.setenv("_X_AMZN_TRACE_ID", "stale")  # the handler reads the real environment
     environ = os.environ
-    async with fake_api(api) as address, trio.open_nursery() as nursery:
+    async with scripted_address(api) as address, trio.open_nursery() as nursery:
         nursery.start_soon(_serve, "loop_handlers.trace", address, task_root, environ)
         await api.drained.wait()
         nursery.cancel_scope.cancel()
-    posts = [(target, body) for method, target, _, body in api.requests if method == "POST"]
+    posts = [(seen.target, seen.body) for seen in api.seen if seen.method == "POST"]
     assert posts == [
         ("/2018-06-01/runtime/invocation/r1/response", b'"Root=1-a"'),
         ("/2018-06-01/runtime/invocation/r2/response", b"null"),
@@ -276,30 +210,31 @@ async def test_trace_id_set_then_removed(task_root: Path, monkeypatch: pytest.Mo
 
 
 async def test_base_exception_is_posted_then_exits(task_root: Path) -> None:
-    api = FakeRuntimeApi(events=[(_next_headers("r1"), b"{}"), (_next_headers("r2"), b"{}")])
-    async with fake_api(api) as address:
+    events = [(_next_headers("r1"), b"{}"), (_next_headers("r2"), b"{}")]
+    api = ScriptedApi(events=events)
+    async with scripted_address(api) as address:
         status = await _serve("loop_handlers.leave", address, task_root, {})
     assert status == 1
-    (post,) = [r for r in api.requests if r[0] == "POST"]
-    assert post[1] == "/2018-06-01/runtime/invocation/r1/error"
-    document = json.loads(post[3])
+    (post,) = [seen for seen in api.seen if seen.method == "POST"]
+    assert post.target == "/2018-06-01/runtime/invocation/r1/error"
+    document = json.loads(post.body)
     assert (document["errorType"], document["errorMessage"], document["requestId"]) == (
         "SystemExit",
         "3",
         "r1",
     )
-    assert len(api.events) == 1  # the second event was never asked for
+    assert len(events) == 1  # the second event was never asked for
 
 
 async def test_init_error_is_posted_then_exits(task_root: Path) -> None:
-    api = FakeRuntimeApi(events=[])
-    async with fake_api(api) as address:
+    api = ScriptedApi(events=[])
+    async with scripted_address(api) as address:
         status = await _serve("loop_handlers.missing", address, task_root, {})
     assert status == 1
-    ((method, target, headers, body),) = api.requests
-    assert (method, target) == ("POST", "/2018-06-01/runtime/init/error")
-    assert headers["lambda-runtime-function-error-type"] == "Runtime.HandlerNotFound"
-    assert json.loads(body) == {
+    (seen,) = api.seen
+    assert (seen.method, seen.target) == ("POST", "/2018-06-01/runtime/init/error")
+    assert seen.headers[b"lambda-runtime-function-error-type"] == b"Runtime.HandlerNotFound"
+    assert json.loads(seen.body) == {
         "errorMessage": "Handler 'missing' missing on module 'loop_handlers'",
         "errorType": "Runtime.HandlerNotFound",
         "requestId": "",
@@ -311,17 +246,18 @@ async def test_init_error_is_posted_then_exits(task_root: Path) -> None:
 
 
 async def test_client_reconnects_when_server_closes_kept_alive_connection() -> None:
-    api = FakeRuntimeApi(
-        events=[(_next_headers("r1"), b"1"), (_next_headers("r2"), b"2")], close_after_each=True
+    api = ScriptedApi(
+        events=[(_next_headers("r1"), b"1"), (_next_headers("r2"), b"2")],
+        close_after=frozenset({"GET", "POST"}),
     )
-    async with fake_api(api) as address:
+    async with scripted_address(api) as address:
         client = RuntimeApiClient(address)
         first = await client.next_invocation()
         await client.post_response(first.request_id, b"1", "application/json")
         second = await client.next_invocation()
         await client.aclose()
     assert (first.body, second.body) == (b"1", b"2")
-    assert [r[1] for r in api.requests] == [
+    assert [seen.target for seen in api.seen] == [
         "/2018-06-01/runtime/invocation/next",
         "/2018-06-01/runtime/invocation/r1/response",
         "/2018-06-01/runtime/invocation/next",
@@ -329,8 +265,8 @@ async def test_client_reconnects_when_server_closes_kept_alive_connection() -> N
 
 
 async def test_client_unexpected_status() -> None:
-    api = FakeRuntimeApi(events=[], next_status=500)
-    async with fake_api(api) as address:
+    api = ScriptedApi(events=[], next_status=500)
+    async with scripted_address(api) as address:
         client = RuntimeApiClient(address)
         with pytest.raises(RuntimeApiError) as caught:
             await client.next_invocation()
@@ -343,12 +279,12 @@ async def test_client_unexpected_status() -> None:
 
 async def test_client_large_bodies_round_trip() -> None:
     event = b'"' + b"x" * (3 * 1024 * 1024) + b'"'
-    api = FakeRuntimeApi(events=[(_next_headers("big"), event)])
-    async with fake_api(api) as address:
+    api = ScriptedApi(events=[(_next_headers("big"), event)])
+    async with scripted_address(api) as address:
         client = RuntimeApiClient(address)
         invocation = await client.next_invocation()
         await client.post_response("big", invocation.body, "application/json")
         await client.aclose()
     assert invocation.body == event
-    assert api.requests[-1][3] == event
-    assert api.requests[-1][2]["content-length"] == str(len(event))
+    assert api.seen[-1].body == event
+    assert api.seen[-1].headers[b"content-length"] == b"%d" % len(event)
