@@ -7,8 +7,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from gobrpc import (
+    NEED_DATA,
     ArrayType,
     BasicType,
+    ClientConnection,
+    ConnectionClosed,
     DecodedValue,
     Decoder,
     GobInterface,
@@ -21,6 +24,7 @@ from gobrpc import (
     MarshalerType,
     NeedData,
     PointerType,
+    ServerConnection,
     SliceType,
     StructType,
     TypeDefinition,
@@ -146,3 +150,15 @@ def values(items: list[TypeDefinition | DecodedValue]) -> list[object]:
 def three_ways(data: bytes) -> list[list[bytes]]:
     """Whole, and one byte at a time (random splits come from Hypothesis)."""
     return [[data], [data[i : i + 1] for i in range(len(data))]]
+
+
+def drain(connection: ServerConnection | ClientConnection, chunks: list[bytes]) -> list[object]:
+    """Feed chunks then EOF; every event up to and including ConnectionClosed."""
+    events: list[object] = []
+    for chunk in [*chunks, b""]:
+        connection.receive_data(chunk)
+        while (event := connection.next_event()) is not NEED_DATA:
+            events.append(event)
+            if isinstance(event, ConnectionClosed):
+                return events
+    raise AssertionError("no ConnectionClosed after EOF")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from codec_helpers import drain, three_ways
 from golden_json import TRANSCRIPTS, load
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,7 +20,6 @@ from strategies import split_points
 
 from gobrpc import (
     FIRST_USER_ID_GO_1_21,
-    NEED_DATA,
     BadCall,
     BasicType,
     Call,
@@ -94,22 +94,6 @@ def _replied(call: Json) -> bool:
     return bool(start < end)
 
 
-def _ways(data: bytes) -> list[list[bytes]]:
-    return [[data], [data[k : k + 1] for k in range(len(data))]]
-
-
-def drain(connection: ServerConnection | ClientConnection, chunks: list[bytes]) -> list[object]:
-    """Feed chunks then EOF; every event up to and including ConnectionClosed."""
-    events: list[object] = []
-    for chunk in [*chunks, b""]:
-        connection.receive_data(chunk)
-        while (event := connection.next_event()) is not NEED_DATA:
-            events.append(event)
-            if isinstance(event, ConnectionClosed):
-                return events
-    raise AssertionError("no ConnectionClosed after EOF")
-
-
 # --- server role: the client's bytes in, the recorded calls out -------------------------------
 
 
@@ -140,7 +124,7 @@ def check_server_events(connection: Json, events: list[object]) -> None:
 @pytest.mark.parametrize(("path", "index"), CONNECTIONS)
 def test_server_reads_the_recorded_calls_whole_and_bytewise(path: Path, index: int) -> None:
     connection = load(path)["connections"][index]
-    for chunks in _ways(bytes.fromhex(connection["client_to_server"])):
+    for chunks in three_ways(bytes.fromhex(connection["client_to_server"])):
         server = ServerConnection(TypeRegistry(FIRST_USER_ID_GO_1_21), METHODS)
         check_server_events(connection, drain(server, chunks))
 
@@ -222,7 +206,7 @@ def check_client_events(connection: Json, events: list[object]) -> None:
 def test_client_sends_gos_bytes_and_reads_the_recorded_replies(path: Path, index: int) -> None:
     connection = load(path)["connections"][index]
     sent = bytes.fromhex(connection["client_to_server"])
-    for chunks in _ways(bytes.fromhex(connection["server_to_client"])):
+    for chunks in three_ways(bytes.fromhex(connection["server_to_client"])):
         client = ClientConnection(TypeRegistry(FIRST_USER_ID_GO_1_21))
         ours = start_calls(client, connection)
         garbage = [c for c in connection["calls"] if c["seq"] is None]
@@ -261,7 +245,7 @@ def test_replies_out_of_order_are_matched_by_seq() -> None:
         reply_type = TYPES[recorded["response_type"]]
         reply = build(reply_type, recorded["response"])
         replies += server.send_reply(event.seq, event.service_method, reply_type, reply)
-    for chunks in _ways(replies):
+    for chunks in three_ways(replies):
         fresh = ClientConnection(TypeRegistry())
         start_calls(fresh, connection)
         events = drain(fresh, chunks)

@@ -11,9 +11,10 @@ import struct
 import pytest
 import trio
 import trio.testing
+from codec_helpers import drain, three_ways
 from golden_json import TRANSCRIPTS, load
 
-from gobrpc import NEED_DATA, ConnectionClosed, ServerConnection, TypeRegistry
+from gobrpc import ConnectionClosed, ServerConnection, TypeRegistry
 from gobrpc._types import FIRST_USER_ID_GO_1_21
 from runtime._messages import METHODS
 from runtime._stream import RpcStream
@@ -32,18 +33,6 @@ def _client_bytes() -> list[bytes]:
     ]
 
 
-def _sans_io_events(data: bytes) -> list[object]:
-    connection = _server_connection()
-    connection.receive_data(data)
-    connection.receive_data(b"")
-    events: list[object] = []
-    while (event := connection.next_event()) is not NEED_DATA:
-        events.append(event)
-        if isinstance(event, ConnectionClosed):
-            break
-    return events
-
-
 def _socket_pair() -> tuple[trio.SocketStream, trio.socket.SocketType]:
     """Our end as a trio SocketStream (so the descriptor path is taken), and the peer's socket."""
     ours, peer = trio.socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -53,7 +42,6 @@ def _socket_pair() -> tuple[trio.SocketStream, trio.socket.SocketType]:
 async def _events_through_stream(chunks: list[bytes]) -> list[object]:
     stream, peer = _socket_pair()
     rpc = RpcStream(stream, _server_connection())
-    events: list[object] = []
 
     async def write_then_close() -> None:
         with peer:
@@ -63,11 +51,7 @@ async def _events_through_stream(chunks: list[bytes]) -> list[object]:
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(write_then_close)
-        while True:
-            event = await rpc.next_event()
-            events.append(event)
-            if isinstance(event, ConnectionClosed):
-                break
+        events = await _drain(rpc)
     await rpc.aclose()
     return events
 
@@ -76,7 +60,7 @@ def _splits(data: bytes, seed: int) -> list[list[bytes]]:
     rng = random.Random(seed)
     cuts = sorted(rng.sample(range(1, len(data)), min(5, len(data) - 1)))
     at_random = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
-    return [[data], [data[i : i + 1] for i in range(len(data))], at_random]
+    return [*three_ways(data), at_random]
 
 
 @pytest.mark.parametrize("index", range(len(_client_bytes())))
@@ -84,7 +68,7 @@ async def test_events_equal_the_sans_io_connection_whole_byte_at_a_time_and_spli
     index: int,
 ) -> None:
     data = _client_bytes()[index]
-    expected = _sans_io_events(data)
+    expected = drain(_server_connection(), [data])
     for chunks in _splits(data, seed=index):
         assert await _events_through_stream(chunks) == expected
 
@@ -110,7 +94,7 @@ async def test_a_cancelled_reader_does_not_consume_bytes_already_there() -> None
         await rpc.next_event()
     assert scope.cancelled_caught
     peer.close()
-    assert await _drain(rpc) == _sans_io_events(data)
+    assert await _drain(rpc) == drain(_server_connection(), [data])
     await rpc.aclose()
 
 
