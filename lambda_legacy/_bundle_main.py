@@ -5,6 +5,9 @@ The launcher runs ``python -m lambda_legacy._bundle_main HANDLER [ARGS...]``. Th
 needs. Serving itself is the ``serve`` verb's: go1.x RPC on ``_LAMBDA_SERVER_PORT``, or the
 Runtime API where Lambda starts ``bootstrap`` with ``AWS_LAMBDA_RUNTIME_API``.
 
+Before that import, the attrs methods of the serving modules are given their bytecode compiled at
+build time (:mod:`lambda_legacy._attrs_bytecode`), a fifth of the start otherwise.
+
 The bundle's root is the task root: ``LAMBDA_TASK_ROOT`` is set to it when the environment does
 not say (Lambda sets ``/var/task``; a local run sets nothing), so the handler's module is found
 from any working directory.
@@ -18,12 +21,18 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from lambda_legacy import _cmd_serve
+from lambda_legacy import _attrs_bytecode
 
-__all__ = ["main"]
+__all__ = ["ATTRS_BYTECODE", "SERVING_MODULES", "main"]
 
 #: The interpreter is ``<root>/lambda-legacy/bin/python3.X``; a bundle root holds this folder.
 _RUNTIME_DIR = "lambda-legacy"
+
+#: Where a bundle keeps the bytecode of its attrs methods, from its root.
+ATTRS_BYTECODE = f"{_RUNTIME_DIR}/{_attrs_bytecode.FILE_NAME}"
+
+#: What a bundle imports to serve, both ways: the bytecode recorded at build time is theirs.
+SERVING_MODULES = ("lambda_legacy._cmd_serve", "runtime._runtime_api")
 
 
 def bundle_root(executable: str) -> Path | None:
@@ -36,10 +45,14 @@ def bundle_root(executable: str) -> Path | None:
 
 def main(argv: Sequence[str]) -> int:
     """Serve ``argv[0]`` (the handler), passing the other arguments to ``serve``."""
+    root = bundle_root(sys.executable)
+    if root is not None:
+        _attrs_bytecode.install(root / ATTRS_BYTECODE)
+    from lambda_legacy import _cmd_serve  # noqa: PLC0415 - after install, which must come first
+
     parser = argparse.ArgumentParser(prog="lambda-legacy bundle")
     _cmd_serve.add_parser(parser.add_subparsers(dest="verb", required=True))
     args = parser.parse_args(["serve", *argv])
-    root = bundle_root(sys.executable)
     if root is not None and not os.environ.get("LAMBDA_TASK_ROOT"):
         os.environ["LAMBDA_TASK_ROOT"] = str(root)
     status: int = args.run(args)

@@ -16,7 +16,7 @@ from typing import Final
 
 import attrs
 
-from ._compile import compile_checked, compile_sourceless
+from ._compile import compile_checked, compile_sourceless, record_attrs_bytecode
 from ._errors import BundleError
 from ._interpreter import Interpreter, stage_interpreter
 from ._launcher import launcher_script
@@ -208,6 +208,7 @@ def build_bundle(request: BundleRequest, progress: Callable[[str], None]) -> Bun
         stripped = runtime_stripped and strip_files(  # the requirements stay as they came
             p for p in elf_files(root / RUNTIME_DIR) if not p.is_relative_to(site_packages)
         )
+        record_attrs_bytecode(root, layout)
 
         for name in launchers:
             launcher = root / name

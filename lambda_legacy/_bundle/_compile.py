@@ -12,6 +12,9 @@ instead of its mtime.
   read-only on Lambda, so nothing compiled there is ever cached).
 - The user's code and requirements keep their sources, with checked pycs in ``__pycache__``:
   Python still compiles a file whose source no longer matches, and tracebacks show source lines.
+- The methods attrs generates for the serving modules' classes, which no ``.pyc`` holds, are
+  compiled by the bundle's own interpreter, run as the launcher runs it, into one file
+  (:mod:`lambda_legacy._attrs_bytecode`).
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ import sys
 from pathlib import Path
 from typing import Final
 
-from ._errors import BundleError
+from lambda_legacy._bundle_main import ATTRS_BYTECODE, SERVING_MODULES
 
-__all__ = ["compile_checked", "compile_sourceless"]
+from ._errors import BundleError
+from ._layout import Layout
+
+__all__ = ["compile_checked", "compile_sourceless", "record_attrs_bytecode"]
 
 #: The child interpreter's script: compile one tree; for ``sourceless``, the .py files go after.
 _COMPILER: Final = """
@@ -44,17 +50,26 @@ _COMPILE_TIMEOUT_S: Final = 600.0
 
 
 def _run_compiler(root: Path, ddir: str, mode: str, optimize: int) -> None:
+    _run_child(
+        [sys.executable, "-S", "-s", "-c", _COMPILER, str(root), ddir, mode, str(optimize)],
+        f"compiling {root}",
+    )
+
+
+def _run_child(command: list[str], what: str, cwd: Path | None = None) -> None:
+    """Run a child interpreter with the hash seed fixed; BundleError with its stderr if it fails."""
     env = {"PYTHONHASHSEED": "0", "PATH": os.environ.get("PATH", "")}
     result = subprocess.run(
-        [sys.executable, "-S", "-s", "-c", _COMPILER, str(root), ddir, mode, str(optimize)],
+        command,
         env=env,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=_COMPILE_TIMEOUT_S,
         check=False,
     )
     if result.returncode != 0:
-        raise BundleError(f"compiling {root} failed: {result.stderr.strip()}")
+        raise BundleError(f"{what} failed: {result.stderr.strip()}")
 
 
 def compile_sourceless(root: Path, ddir: str, *, optimize: int = 0) -> None:
@@ -73,3 +88,24 @@ def compile_sourceless(root: Path, ddir: str, *, optimize: int = 0) -> None:
 def compile_checked(root: Path, ddir: str) -> None:
     """Add checked hash-based pycs in ``__pycache__`` beside every ``.py`` under ``root``."""
     _run_compiler(root, ddir, "checked", 0)
+
+
+def record_attrs_bytecode(root: Path, layout: Layout) -> None:
+    """Write the bytecode of the serving modules' attrs methods into the bundle at ``root``.
+
+    The bundle's interpreter records it, under the bundled loader and libraries as the launcher
+    starts it (without ``-I``, which would ignore the fixed hash seed; ``-s`` keeps user sites
+    out, and the bundle's root as working directory keeps the build's out of ``sys.path``).
+    Needs the libraries gathered.
+    """
+    out = root / ATTRS_BYTECODE
+    command = [str(root / layout.loader), "--library-path", str(root / layout.lib_dir)]
+    command += [
+        str(root / layout.python),
+        "-s",
+        "-X",
+        "utf8",
+        "-m",
+        "lambda_legacy._attrs_bytecode",
+    ]
+    _run_child([*command, str(out), *SERVING_MODULES], "recording attrs bytecode", cwd=root)

@@ -27,7 +27,14 @@ from packaging.utils import canonicalize_name
 
 from ._errors import BundleError
 
-__all__ = ["LEFT_OUT_DIRS", "Distribution", "copy_runtime", "install_requirements", "runtime_dists"]
+__all__ = [
+    "LEFT_OUT_DIRS",
+    "SERVICE_SIDE_MODULES",
+    "Distribution",
+    "copy_runtime",
+    "install_requirements",
+    "runtime_dists",
+]
 
 #: The distribution whose dependency tree is the runtime.
 ROOT_DIST: Final = "lambda-legacy"
@@ -37,6 +44,18 @@ LEFT_OUT_DIRS: Final = frozenset({"_tests", "tests", "__pycache__"})
 
 #: The bundle builder itself (this package): a bundle never builds bundles.
 BUILDER_PACKAGE: Final = ("lambda_legacy", "_bundle")
+
+#: lambda-legacy's service side and its CLI: a function is invoked, it never invokes, replays,
+#: bridges or bundles. The launcher runs ``lambda_legacy._bundle_main``, which imports none of
+#: these (the bundle tests start it without them); leaving them out pays for the attrs bytecode.
+SERVICE_SIDE_MODULES: Final = frozenset(
+    f"{name}.py"
+    for name in (
+        "__main__", "cli", "client", "_bridge", "_cmd_bridge", "_cmd_bundle", "_cmd_invoke",
+        "_cmd_replay", "_function_process", "_invocation", "_replay", "_service",
+        "_service_errors", "_sync_client",
+    )
+)  # fmt: skip
 
 #: pip's ``--target`` also writes console scripts whose ``#!`` names this machine's Python.
 _PIP_SCRIPTS_DIR: Final = "bin"
@@ -105,11 +124,13 @@ def runtime_dists() -> list[Distribution]:
 
 
 def _copy_tree(source: Path, dest: Path) -> None:
-    builder = source / BUILDER_PACKAGE[1] if source.name == BUILDER_PACKAGE[0] else None
+    ours = source.name == BUILDER_PACKAGE[0]
 
     def ignore(directory: str, names: list[str]) -> set[str]:
         left_out = {n for n in names if n in LEFT_OUT_DIRS or n.endswith(".pyc")}
-        return left_out | {n for n in names if Path(directory) / n == builder}
+        if ours and Path(directory) == source:
+            left_out |= {n for n in names if n == BUILDER_PACKAGE[1] or n in SERVICE_SIDE_MODULES}
+        return left_out
 
     shutil.copytree(source, dest, ignore=ignore, dirs_exist_ok=True)
 

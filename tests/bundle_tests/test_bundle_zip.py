@@ -12,6 +12,8 @@ from bundle_helpers import HANDLER, BuiltBundle, build
 
 from lambda_legacy._bundle._check import check_zip
 from lambda_legacy._bundle._limits import MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES
+from lambda_legacy._bundle._packages import SERVICE_SIDE_MODULES
+from lambda_legacy._bundle_main import ATTRS_BYTECODE
 
 
 def _infos(zip_path: Path) -> list[zipfile.ZipInfo]:
@@ -60,6 +62,10 @@ def test_contents(built_bundle: BuiltBundle) -> None:
     for package in ("trio", "attr", "gobrpc", "runtime", "lambda_legacy"):
         assert any(f"/site-packages/{package}/__init__.pyc" in n for n in names), package
     assert not any("/site-packages/lambda_legacy/_bundle/" in n for n in names)
+    ours = {n.split("/site-packages/lambda_legacy/")[1] for n in names if "/lambda_legacy/" in n}
+    assert {"_bundle_main.pyc", "_cmd_serve.pyc", "_attrs_bytecode.pyc"} <= ours
+    assert not {m.replace(".py", ".pyc") for m in SERVICE_SIDE_MODULES} & ours
+    assert ATTRS_BYTECODE in names
     assert not any("/site-packages/trio/_tests/" in n for n in names)
     assert not any(n.endswith("/os.py") for n in names)  # the stdlib is bytecode only
     assert any(n.endswith("/os.pyc") for n in names)

@@ -1,0 +1,192 @@
+"""Bytecode for the methods attrs generates, compiled when a bundle is built instead of at start.
+
+Why. attrs writes the source of each class's ``__init__``, ``__repr__``, ``__eq__`` and
+``__hash__`` when the class is created and compiles it with :func:`compile`; nothing caches the
+result, as ``.pyc`` files cache a module's. Serving imports trio and this package, about a hundred
+attrs classes, and that compiling is about a fifth of a bundle's start (tens of milliseconds, the
+cold start Lambda bills).
+
+How. :func:`record` imports the serving modules with attrs' one compile step
+(``attr._make._compile_and_eval``) wrapped, and keeps every ``(filename, script) -> code`` pair
+it compiles; the bundle stores them in one :mod:`marshal` file. :func:`install`, run by the
+bundle's entry before anything imports attrs classes, wraps the same step to take the code object
+stored for exactly that filename and script text, and to compile as before for anything else.
+
+One thing in a script changes from process to process: attrs salts a class's ``__hash__`` with
+the ``hash()`` of a name, and string hashes change with ``PYTHONHASHSEED`` (random by default, as
+it must stay: events carry untrusted dict keys). So scripts are stored with that salt, the one
+integer on the line after ``hash((``, written as ``0``, and looked up the same way; the stored
+code then gets this process's salt in place of the recorded one among its constants. That code
+is what compiling the script gives, but for the end column of that one constant (no traceback
+ever points at it).
+
+A code object is a pure function of its source, its name and the interpreter (version and ``-O``
+level, both in the file's header), so what runs is what attrs would have compiled: a handler's
+own attrs classes, another attrs version, or another interpreter simply miss. If attrs ever drops
+or reshapes that function, :func:`install` leaves attrs alone.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import marshal
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import CodeType
+from typing import Any
+
+__all__ = ["FILE_NAME", "install", "record", "resalted"]
+
+#: The file a bundle keeps the bytecode in, in its runtime folder.
+FILE_NAME = "attrs-methods.marshal"
+
+#: attrs' parameters for the function wrapped: anything else is a version this module does not know.
+_PARAMETERS = ("script", "globs", "locs", "filename")
+
+#: attrs' ``__hash__`` salt: the integer alone on the line after ``hash((``.
+_HASH_SALT = re.compile(r"hash\(\(\n[ \t]*(-?[0-9]+),\n")
+
+#: (filename, script with its salt written as 0) -> (code, the salt it was compiled with).
+_Table = dict[tuple[str, str], tuple[CodeType, int | None]]
+
+
+def _unsalted(script: str) -> tuple[str, int | None]:
+    """``script`` with its hash salt written as ``0``, and the salt (None: it has none)."""
+    found = _HASH_SALT.findall(script)
+    if len(found) != 1:
+        return script, None
+    match = _HASH_SALT.search(script)
+    assert match is not None
+    return script[: match.start(1)] + "0" + script[match.end(1) :], int(match[1])
+
+
+def resalted(code: CodeType, old: int, new: int) -> CodeType:
+    """``code`` with the integer constant ``old`` replaced by ``new``, in nested code and tuples
+    too (a class with no hashed fields hashes the constant tuple ``(salt,)``)."""
+    return code.replace(co_consts=tuple(_resalted_constant(c, old, new) for c in code.co_consts))
+
+
+def _resalted_constant(constant: object, old: int, new: int) -> object:
+    if type(constant) is int and constant == old:
+        return new
+    if isinstance(constant, CodeType):
+        return resalted(constant, old, new)
+    if type(constant) is tuple:
+        return tuple(_resalted_constant(c, old, new) for c in constant)
+    return constant
+
+
+def _header() -> bytes:
+    """What must match for stored code to be what this interpreter would compile."""
+    return importlib.util.MAGIC_NUMBER + bytes([sys.flags.optimize])
+
+
+def _compile_step() -> tuple[Any, Any] | None:
+    """attrs' internal module and its compile-and-eval function, if it has the shape we know."""
+    try:
+        make = importlib.import_module("attr._make")
+    except ImportError:
+        return None
+    step = getattr(make, "_compile_and_eval", None)
+    code = getattr(step, "__code__", None)
+    if code is None or code.co_varnames[: len(_PARAMETERS)] != _PARAMETERS:
+        return None
+    return make, step
+
+
+def install(path: Path) -> int:
+    """Serve attrs' compiles from the bytecode stored at ``path``; how many entries it holds.
+
+    Returns 0, changing nothing, when the file is missing or unreadable, was made by another
+    interpreter or ``-O`` level, or attrs is not the shape this module knows.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return 0
+    header = _header()
+    if not data.startswith(header):
+        return 0
+    try:
+        table = marshal.loads(data[len(header) :])  # noqa: S302 - the bundle's own, like its pycs
+    except (EOFError, ValueError, TypeError):
+        return 0
+    if not isinstance(table, dict):
+        return 0
+    found = _compile_step()
+    if found is None:
+        return 0
+    make, original = found
+
+    def compile_and_eval(
+        script: str,
+        globs: dict[str, Any] | None,
+        locs: Mapping[str, object] | None = None,
+        filename: str = "",
+    ) -> None:
+        unsalted, salt = _unsalted(script)
+        # Each class compiles once: its entry is not needed again.
+        stored = table.pop((filename, unsalted), None)
+        if stored is None or (stored[1] is None) != (salt is None):
+            original(script, globs, locs, filename)
+            return
+        code, recorded_salt = stored
+        if salt is not None and recorded_salt is not None and salt != recorded_salt:
+            code = resalted(code, recorded_salt, salt)
+        eval(code, globs, locs)  # noqa: S307 - the code attrs generated, compiled ahead
+
+    make._compile_and_eval = compile_and_eval
+    return len(table)
+
+
+def record(modules: Iterable[str]) -> bytes:
+    """Import ``modules`` and return the bytecode of every attrs method compiled meanwhile.
+
+    Run it in a fresh interpreter of the bundle's kind (same version, same ``-O`` level, the
+    bundle's packages), before anything else creates attrs classes, with ``PYTHONHASHSEED`` fixed
+    so that the bytes are the same on every build.
+    """
+    found = _compile_step()
+    if found is None:
+        return b""
+    make, original = found
+    table: _Table = {}
+
+    def compile_and_eval(
+        script: str,
+        globs: dict[str, Any] | None,
+        locs: Mapping[str, object] | None = None,
+        filename: str = "",
+    ) -> None:
+        # Not inheriting this module's ``from __future__ import annotations``, as attrs' own
+        # compile does not (the annotations of ``__init__`` would turn into strings).
+        code = compile(script, filename, "exec", dont_inherit=True)
+        unsalted, salt = _unsalted(script)
+        table.setdefault((filename, unsalted), (code, salt))
+        eval(code, globs, locs)  # noqa: S307 - what attrs itself does with it
+
+    make._compile_and_eval = compile_and_eval
+    try:
+        for module in modules:
+            importlib.import_module(module)
+    finally:
+        make._compile_and_eval = original
+    return _header() + marshal.dumps(table)
+
+
+def main(argv: list[str]) -> int:
+    """``python -m lambda_legacy._attrs_bytecode OUT MODULE...``: record into the file OUT."""
+    out, *modules = argv
+    data = record(modules)
+    if not data:
+        print("attrs has no compile step this module knows: nothing recorded", file=sys.stderr)
+        return 1
+    Path(out).write_bytes(data)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

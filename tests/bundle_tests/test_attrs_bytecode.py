@@ -1,0 +1,175 @@
+"""The attrs bytecode a bundle carries: recorded once, and what attrs itself would compile.
+
+The claim checked in a fresh interpreter with another hash seed than the recording's: with the
+bytecode installed, importing the serving modules compiles nothing, and every method attrs makes
+is, constant for constant and line for line, what compiling its script there gives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import CodeType
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lambda_legacy._attrs_bytecode import _unsalted, install, resalted
+from lambda_legacy._bundle_main import ATTRS_BYTECODE, SERVING_MODULES
+
+#: Run in a child: install the bytecode (unless told not to), count the compiles attrs still
+#: makes, and compare every method it defines with a fresh compile of its script.
+_CHILD = """
+import json, sys, types
+from pathlib import Path
+import attr._make as make
+from lambda_legacy._attrs_bytecode import install
+
+path, use, *modules = sys.argv[1:]
+original = make._compile_and_eval
+entries = install(Path(path)) if use == "yes" else 0
+installed = make._compile_and_eval
+compiled, checked, different, counting = [], [0], [], [False]
+real_compile = compile
+def counting_compile(source, filename, mode, *args, **kwargs):
+    if counting[0]:
+        compiled.append(filename)
+    return real_compile(source, filename, mode, *args, **kwargs)
+make.compile = counting_compile  # attrs' own compile, when a script misses
+
+def same(a, b):
+    keys = ("co_code", "co_names", "co_varnames", "co_freevars", "co_cellvars", "co_argcount",
+            "co_kwonlyargcount", "co_flags", "co_name", "co_qualname", "co_filename",
+            "co_firstlineno")
+    if any(getattr(a, k) != getattr(b, k) for k in keys):
+        return False
+    if list(a.co_lines()) != list(b.co_lines()):
+        return False
+    if len(a.co_consts) != len(b.co_consts):
+        return False
+    return all(same(x, y) if hasattr(x, "co_code") else (type(x), x) == (type(y), y)
+               for x, y in zip(a.co_consts, b.co_consts))
+
+def checking(script, globs, locs=None, filename=""):
+    counting[0] = True
+    installed(script, globs, locs, filename)
+    counting[0] = False
+    made = globs if locs is None else locs
+    fresh_globs, fresh_locs = dict(globs or {}), None if locs is None else {}
+    original(script, fresh_globs, fresh_locs, filename)  # what attrs alone makes of it
+    fresh = fresh_globs if fresh_locs is None else fresh_locs
+    for name, function in fresh.items():
+        if isinstance(function, types.FunctionType) and function.__code__.co_filename == filename:
+            checked[0] += 1
+            if not same(made[name].__code__, function.__code__):
+                different.append(f"{filename} {name}")
+make._compile_and_eval = checking
+for module in modules:
+    __import__(module)
+print(json.dumps({"entries": entries, "compiled": compiled, "checked": checked[0],
+                  "different": different}))
+"""
+
+
+def _child(path: Path, use: bool, seed: str) -> dict[str, object]:
+    env = {**os.environ, "PYTHONHASHSEED": seed}
+    command = [sys.executable, "-c", _CHILD, str(path), "yes" if use else "no", *SERVING_MODULES]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True, timeout=60)
+    result: dict[str, object] = json.loads(out.stdout)
+    return result
+
+
+def _record(path: Path) -> None:
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    command = [sys.executable, "-m", "lambda_legacy._attrs_bytecode", str(path), *SERVING_MODULES]
+    subprocess.run(command, env=env, check=True, timeout=60)
+
+
+def test_installed_bytecode_is_what_attrs_compiles_and_compiles_nothing(tmp_path: Path) -> None:
+    recorded = tmp_path / "attrs.marshal"
+    _record(recorded)
+    again = tmp_path / "again.marshal"
+    _record(again)
+    assert recorded.read_bytes() == again.read_bytes()  # a bundle's bytes are reproducible
+
+    used = _child(recorded, use=True, seed="12345")  # not the recording's seed: salts differ
+    assert isinstance(used["entries"], int)
+    assert used["entries"] >= 50
+    assert used["compiled"] == []
+    assert used["different"] == []
+    assert isinstance(used["checked"], int)
+    assert used["checked"] >= 100
+
+    control = _child(recorded, use=False, seed="12345")
+    assert control["compiled"]  # without it, attrs compiles: the counter above can see that
+    assert control["different"] == []
+
+
+def test_install_ignores_files_it_cannot_use(tmp_path: Path) -> None:
+    assert install(tmp_path / "missing") == 0
+    other = tmp_path / "other-python"
+    other.write_bytes(b"\x00\x00\r\n\x00" + b"{}")  # another interpreter's magic number
+    assert install(other) == 0
+    garbage = tmp_path / "garbage"
+    recorded = tmp_path / "attrs.marshal"
+    _record(recorded)
+    garbage.write_bytes(recorded.read_bytes()[:40])  # cut short
+    assert install(garbage) == 0
+
+
+_HASH_SCRIPT = """def __hash__(self):
+        return hash((
+                {salt},
+{fields}            ))
+"""
+
+
+def _hash_code(salt: int, fields: int) -> tuple[str, CodeType]:
+    lines = "".join(f"                self.f{i},\n" for i in range(fields))
+    script = _HASH_SCRIPT.format(salt=salt, fields=lines)
+    return script, compile(script, "<attrs generated methods x.Y>", "exec")
+
+
+def _constants(code: CodeType) -> list[object]:
+    out: list[object] = []
+    for constant in code.co_consts:
+        out.extend(_constants(constant) if isinstance(constant, CodeType) else [constant])
+    return out
+
+
+salts = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+
+
+@given(salts, salts, st.integers(min_value=0, max_value=3))
+def test_resalted_code_has_the_other_salt(old: int, new: int, fields: int) -> None:
+    old_script, old_code = _hash_code(old, fields)
+    new_script, new_code = _hash_code(new, fields)
+    assert _unsalted(old_script) == (_unsalted(new_script)[0], old)
+    assert _unsalted(new_script)[1] == new
+    moved = resalted(old_code, old, new)
+    # With no fields, (salt,) is one constant tuple: the salt is replaced inside it too.
+    assert _constants(moved) == _constants(new_code)
+    assert moved.co_consts[0].co_code == new_code.co_consts[0].co_code
+
+
+def test_a_script_without_exactly_one_salt_is_kept_whole() -> None:
+    plain = "def __init__(self, x):\n    self.x = x\n"
+    assert _unsalted(plain) == (plain, None)
+    twice = _HASH_SCRIPT.format(salt=1, fields="") * 2
+    assert _unsalted(twice) == (twice, None)
+
+
+def test_the_bundle_carries_bytecode_its_interpreter_uses(extracted: Path) -> None:
+    runtime = extracted / "lambda-legacy"
+    (loader,) = (runtime / "lib").glob("ld-linux*")
+    (python,) = (runtime / "bin").glob("python3.*")
+    command = [str(loader), "--library-path", str(runtime / "lib"), str(python), "-s", "-c"]
+    command += [_CHILD, str(extracted / ATTRS_BYTECODE), "yes", *SERVING_MODULES]
+    out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=60, cwd="/")
+    result = json.loads(out.stdout)
+    assert result["compiled"] == []
+    assert result["different"] == []
+    assert result["checked"] >= 100
