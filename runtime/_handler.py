@@ -34,7 +34,7 @@ from ._errors import (
 )
 from ._faults import format_user_traceback
 
-__all__ = ["Handler", "call_handler", "resolve_handler"]
+__all__ = ["Handler", "call_handler", "is_async_handler", "resolve_handler"]
 
 #: A user handler: ``handler(event, context)``, plain or ``async def``.
 Handler = Callable[..., object]
@@ -98,7 +98,7 @@ def resolve_handler(spec: str, task_root: str | None, cwd: str) -> Handler:
     return cast(Handler, handler)
 
 
-def _is_async(handler: Handler) -> bool:
+def is_async_handler(handler: Handler) -> bool:
     """``async def`` functions and partials of them, and objects with an ``async def __call__``."""
     return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
         type(handler).__call__
@@ -116,7 +116,7 @@ async def call_handler(handler: Handler, event: object, context: LambdaContext) 
     Raises:
         Whatever the handler raises, unchanged.
     """
-    if _is_async(handler):
+    if is_async_handler(handler):
         result = handler(event, context)
     else:
         result = await handler_threads.run_sync(handler, event, context)

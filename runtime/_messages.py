@@ -7,6 +7,7 @@ checks (``Line`` is an int32). The package name ``messages`` shows up on the wir
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 import attrs
@@ -24,6 +25,7 @@ __all__ = [
     "InvokeResponse_Error_StackFrame",
     "PingRequest",
     "PingResponse",
+    "ReplyNow",
 ]
 
 _STRING = BasicType(Kind.STRING)
@@ -115,3 +117,9 @@ class InvokeResponse:
 
 #: The go1.x function's methods and their argument types.
 METHODS = {PING: struct_type(PingRequest), INVOKE: struct_type(InvokeRequest)}
+
+
+#: Offers an invoke's response to the server as soon as it is ready, from whichever thread has it
+#: (a sync handler's worker). The server sends it from there if it can; if not, it sends the
+#: response ``invoke`` returns, as usual.
+ReplyNow = Callable[[InvokeResponse], None]

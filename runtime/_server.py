@@ -12,6 +12,11 @@ reply then goes out in the same scheduler pass as the call arrived, before the c
 again, instead of one pass later and after it. Which task reads next makes no other difference:
 each call still runs in a task of its own, in a copy of a context no handler has run in.
 
+A plain ``def`` handler's reply is written by the worker thread that ran it, when nothing else is
+being sent on the connection (:meth:`runtime._stream.RpcStream.send_from_thread`): the client has
+it one thread switch sooner. The answering task still wakes afterwards, to finish a reply the
+kernel took only in part and to count the call answered.
+
 All connections share one :class:`TypeRegistry`, as all encoders in one Go process share the type
 table, so type ids are the same on every connection and follow the process's history.
 """
@@ -22,6 +27,7 @@ import contextlib
 import errno
 import signal
 import sys
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol
 
@@ -39,8 +45,16 @@ from gobrpc import (
     struct_type,
 )
 
-from ._messages import INVOKE, METHODS, PING, InvokeRequest, InvokeResponse, PingResponse
-from ._stream import RpcStream
+from ._messages import (
+    INVOKE,
+    METHODS,
+    PING,
+    InvokeRequest,
+    InvokeResponse,
+    PingResponse,
+    ReplyNow,
+)
+from ._stream import RpcStream, ThreadSend
 
 __all__ = ["Function", "FunctionServer", "serve_function"]
 
@@ -52,8 +66,11 @@ _INVOKE_RESPONSE = struct_type(InvokeResponse)
 class Function(Protocol):
     """What the server calls for each invoke."""
 
-    async def invoke(self, request: InvokeRequest) -> InvokeResponse:
-        """Run the handler for one event; never raises for handler errors."""
+    async def invoke(self, request: InvokeRequest, reply: ReplyNow | None = None) -> InvokeResponse:
+        """Run the handler for one event; never raises for handler errors.
+
+        May offer the response to ``reply`` before returning it, from any thread, once.
+        """
         ...
 
 
@@ -73,10 +90,12 @@ class FunctionServer:
     #: Set when the last call in flight has been answered; made only when SIGTERM waits for it.
     _idle: trio.Event | None = None
     _stop: trio.Event = attrs.field(factory=trio.Event)
+    #: Held around every encode: workers encode replies too, and the registry is shared.
+    _encode_lock: threading.Lock = attrs.field(factory=threading.Lock)
 
     async def handle_connection(self, stream: trio.abc.Stream) -> None:
         """Serve one connection until the peer closes it or its stream breaks."""
-        rpc = RpcStream(stream, ServerConnection(self.registry, METHODS))
+        rpc = RpcStream(stream, ServerConnection(self.registry, METHODS), self._encode_lock)
         try:
             async with trio.open_nursery() as nursery:
                 await self._read_then_answer(rpc, nursery)
@@ -121,7 +140,13 @@ class FunctionServer:
             else:
                 assert call.service_method == INVOKE
                 assert isinstance(call.body, InvokeRequest)
-                response = await self.function.invoke(call.body)
+                offered: list[ThreadSend | BaseException] = []
+                reply_now = self._reply_from_thread(rpc, call, offered)
+                response = await self.function.invoke(call.body, reply_now)
+                if offered:
+                    await self._finish_thread_send(rpc, offered[0])
+                    if offered[0] is not ThreadSend.LEFT:
+                        return
                 body_type, body = _INVOKE_RESPONSE, response
                 should_exit = response.error is not None and response.error.should_exit
             # A peer that went away does not make a process that must exit fit again.
@@ -136,6 +161,37 @@ class FunctionServer:
             self._in_flight -= 1
             if self._in_flight == 0 and self._idle is not None:
                 self._idle.set()
+
+    @staticmethod
+    def _reply_from_thread(
+        rpc: RpcStream[ServerConnection], call: Call, offered: list[ThreadSend | BaseException]
+    ) -> ReplyNow:
+        """The ``reply`` given to the function: sends from the worker, noting what happened."""
+
+        def reply_now(response: InvokeResponse) -> None:
+            try:
+                offered.append(
+                    rpc.send_from_thread(
+                        lambda c: c.send_reply(
+                            call.seq, call.service_method, _INVOKE_RESPONSE, response
+                        )
+                    )
+                )
+            except BaseException as exc:  # raised on trio's side, as before
+                offered.append(exc)
+
+        return reply_now
+
+    @staticmethod
+    async def _finish_thread_send(
+        rpc: RpcStream[ServerConnection], offered: ThreadSend | BaseException
+    ) -> None:
+        """After a worker offered the reply: raise what encoding raised, or write what is left."""
+        if isinstance(offered, BaseException):
+            raise offered
+        if offered is ThreadSend.PARTIAL:
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                await rpc.send_tail()
 
     async def wait_for_stop(self, signals: AsyncIterator[int]) -> int:
         """Wait for SIGTERM from ``signals`` (the calls in flight finish first) or a ShouldExit

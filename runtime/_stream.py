@@ -16,10 +16,31 @@ kernel does not take is sent with ``send_all``, under the same lock, as before. 
 
 Reading from a TCP socket likewise goes straight to the descriptor, with one schedule point per
 read instead of two (:func:`runtime._socket_io.receive_some`).
+
+Replies from worker threads. A plain ``def`` handler runs in a worker thread
+(:mod:`runtime._handler_threads`); when it returns, that thread can encode and write the reply
+itself (:meth:`RpcStream.send_from_thread`), instead of waking the trio thread to do it, which
+costs a thread switch and a scheduler pass on the invoke's critical path. Three locks keep the
+bytes whole and in order:
+
+- ``_send_lock`` (trio): held by a trio task from before it writes until all its bytes are out,
+  across any wait for the socket. A worker never writes while it is held; it leaves the reply to
+  the trio side instead.
+- ``_wire`` (a thread lock, per connection): held, by either side, around "encode, then write
+  what the kernel takes now", and around :attr:`_tail`. It is never held across a wait, so the
+  trio thread blocks on it at most for one encode.
+- ``encode_lock`` (a thread lock shared by every connection of a server): the type registry is
+  process-wide, and gob encoders assign ids and compile writers in it on first use.
+
+If the kernel takes only part of a worker's reply, the rest is kept in :attr:`_tail`: the next
+sender on the trio side writes it before anything else, and the invoke's own task writes it if
+nobody has yet (:meth:`RpcStream.send_tail`).
 """
 
 from __future__ import annotations
 
+import enum
+import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -29,18 +50,35 @@ from gobrpc import NEED_DATA, ClientConnection, ServerConnection
 
 from ._socket_io import RECEIVE_SIZE, descriptor, receive_some, write_now
 
-__all__ = ["RpcStream"]
+__all__ = ["RpcStream", "ThreadSend"]
 
 C = TypeVar("C", ServerConnection, ClientConnection)
+
+
+class ThreadSend(enum.Enum):
+    """What :meth:`RpcStream.send_from_thread` did."""
+
+    #: All the bytes are written (or the connection is gone, as a trio-side send ignores too).
+    SENT = enum.auto()
+    #: Some are written; the rest waits in the stream for :meth:`RpcStream.send_tail`.
+    PARTIAL = enum.auto()
+    #: Nothing written: a trio task is mid-send, or this is no socket. Send it the usual way.
+    LEFT = enum.auto()
 
 
 class RpcStream(Generic[C]):
     """A gobrpc connection (either role) bound to a trio stream."""
 
-    def __init__(self, stream: trio.abc.Stream, connection: C) -> None:
+    def __init__(
+        self, stream: trio.abc.Stream, connection: C, encode_lock: threading.Lock | None = None
+    ) -> None:
         self.stream = stream
         self.connection: C = connection
         self._send_lock = trio.Lock()
+        self._wire = threading.Lock()
+        self._encode_lock = encode_lock or threading.Lock()
+        #: The unwritten end of a worker's reply; goes out before any other bytes.
+        self._tail: memoryview | None = None
         # Only a real socket has a descriptor to write to; other streams (memory streams in
         # tests, TLS) always take the general path.
         self._socket = stream.socket if isinstance(stream, trio.SocketStream) else None
@@ -61,22 +99,65 @@ class RpcStream(Generic[C]):
         """Encode with ``produce(connection)`` and send the bytes, under the write lock."""
         lock = self._send_lock
         if self._socket is None or lock.locked():
-            async with lock:
-                data = produce(self.connection)
-                await self._send_all(data)
-            return
-        lock.acquire_nowait()
+            await lock.acquire()
+        else:
+            lock.acquire_nowait()  # the common case: no schedule point
         try:
-            data = produce(self.connection)
-            try:
-                written = write_now(descriptor(self._socket), data)
-            except BaseException:
-                self.connection.send_failed()
-                raise
+            await self._write_tail()
+            with self._wire:
+                with self._encode_lock:
+                    data = produce(self.connection)
+                written = 0 if self._socket is None else self._write_now(data)
             if written < len(data):
-                await self._send_all(memoryview(data)[written:])
+                await self._send_all(memoryview(data)[written:] if written else data)
         finally:
             lock.release()
+
+    def send_from_thread(self, produce: Callable[[C], bytes]) -> ThreadSend:
+        """From a thread other than trio's: encode with ``produce`` and write what the kernel
+        takes now, unless a trio task is sending; what became of the bytes.
+
+        ``trio.BrokenResourceError`` and ``ClosedResourceError`` count as sent (the connection is
+        marked failed, as a trio-side send does); whatever ``produce`` raises propagates, with
+        nothing written.
+        """
+        if self._socket is None:
+            return ThreadSend.LEFT
+        with self._wire:
+            if self._send_lock.locked() or self._tail is not None:
+                return ThreadSend.LEFT
+            with self._encode_lock:
+                data = produce(self.connection)
+            try:
+                written = self._write_now(data)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                return ThreadSend.SENT
+            if written == len(data):
+                return ThreadSend.SENT
+            self._tail = memoryview(data)[written:]
+            return ThreadSend.PARTIAL
+
+    async def send_tail(self) -> None:
+        """Write the rest of a worker's reply, if no trio-side send has done it yet."""
+        async with self._send_lock:
+            await self._write_tail()
+
+    async def _write_tail(self) -> None:
+        """With the send lock held: the rest of a worker's reply goes first."""
+        with self._wire:
+            tail, self._tail = self._tail, None
+        if tail is not None:
+            await self._send_all(tail)
+
+    def _write_now(self, data: bytes) -> int:
+        """Write what the kernel takes now; the socket exists. Marks the connection failed if the
+        write fails."""
+        assert self._socket is not None
+        try:
+            return write_now(descriptor(self._socket), data)
+        except BaseException:
+            self.connection.send_failed()
+            raise
 
     async def _send_all(self, data: bytes | memoryview) -> None:
         try:

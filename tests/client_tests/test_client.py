@@ -40,7 +40,14 @@ from lambda_legacy.client import (
 )
 from runtime._client import free_port
 from runtime._dispatch import HandlerFunction
-from runtime._messages import METHODS, PING, InvokeRequest, InvokeResponse, PingResponse
+from runtime._messages import (
+    METHODS,
+    PING,
+    InvokeRequest,
+    InvokeResponse,
+    PingResponse,
+    ReplyNow,
+)
 from runtime._server import serve_function
 from runtime._settings import Settings
 
@@ -277,7 +284,7 @@ class GatedEcho:
         self.entered = trio.Event()
         self.gate = trio.Event()
 
-    async def invoke(self, request: InvokeRequest) -> InvokeResponse:
+    async def invoke(self, request: InvokeRequest, reply: ReplyNow | None = None) -> InvokeResponse:
         if b"gated" in request.payload:
             self.entered.set()
             await self.gate.wait()

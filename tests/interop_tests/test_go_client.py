@@ -8,14 +8,14 @@ import subprocess
 import trio
 from go_peer import gopeer
 
-from runtime._messages import InvokeRequest, InvokeResponse
+from runtime._messages import InvokeRequest, InvokeResponse, ReplyNow
 from runtime._server import serve_function
 
 
 class Echo:
     """Returns the event unchanged, as the Go peer's echo handler does."""
 
-    async def invoke(self, request: InvokeRequest) -> InvokeResponse:
+    async def invoke(self, request: InvokeRequest, reply: ReplyNow | None = None) -> InvokeResponse:
         await trio.sleep(0)
         return InvokeResponse(payload=request.payload)
 

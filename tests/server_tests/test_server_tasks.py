@@ -28,6 +28,7 @@ from runtime._messages import (
     InvokeResponse,
     PingRequest,
     PingResponse,
+    ReplyNow,
 )
 from runtime._server import FunctionServer
 from runtime._stream import RpcStream
@@ -49,7 +50,7 @@ class _Function:
         self.release = trio.Event()
         self.waiting = trio.Event()
 
-    async def invoke(self, request: InvokeRequest) -> InvokeResponse:
+    async def invoke(self, request: InvokeRequest, reply: ReplyNow | None = None) -> InvokeResponse:
         seen = _SEEN.get()
         _SEEN.set(request.request_id)
         if request.payload == b"wait":

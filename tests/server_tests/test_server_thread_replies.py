@@ -1,0 +1,136 @@
+"""A plain ``def`` handler's reply is written by its worker thread; mixed with Pings, other
+invokes and replies too big for the socket buffer, every reply still reaches its own call whole."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import pytest
+import trio
+
+from runtime._client import connect_function
+from runtime._dispatch import HandlerFunction
+from runtime._messages import InvokeRequest
+from runtime._server import serve_function
+from runtime._settings import Settings
+from runtime._stream import RpcStream, ThreadSend
+
+#: Event sizes mixed in one run: small, and big enough that the kernel may take a reply in parts.
+SIZES = (100, 300_000, 3_000_000)
+#: More than a TCP send buffer holds (Linux's largest default, tcp_wmem's maximum, is 4 MiB),
+#: so a worker's non-blocking write of this reply is always partial; and within Lambda's 6 MB.
+OVER_ANY_SEND_BUFFER = 5_900_000
+#: Concurrent invokes on the one connection (bounded: a load test, not a stress test).
+INVOKES = 24
+#: No run here may take longer (a lost or stuck reply fails instead of hanging).
+RUN_TIMEOUT_S = 60.0
+
+
+def _echo(event: object, context: object) -> object:
+    return event
+
+
+async def _async_echo(event: object, context: object) -> object:
+    return event
+
+
+@asynccontextmanager
+async def _serving(handler: Callable[..., object]) -> AsyncIterator[int]:
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(serve_function, HandlerFunction(handler, Settings()), 0)
+        yield listeners[0].socket.getsockname()[1]
+        nursery.cancel_scope.cancel()
+
+
+@pytest.fixture
+def thread_sends(monkeypatch: pytest.MonkeyPatch) -> list[ThreadSend]:
+    """What every RpcStream.send_from_thread call did, in order."""
+    seen: list[ThreadSend] = []
+    original = RpcStream.send_from_thread
+
+    def recording(self: RpcStream, produce: Callable[..., bytes]) -> ThreadSend:  # type: ignore[type-arg]
+        outcome = original(self, produce)
+        seen.append(outcome)
+        return outcome
+
+    monkeypatch.setattr(RpcStream, "send_from_thread", recording)
+    return seen
+
+
+async def test_concurrent_invokes_and_pings_each_get_their_own_whole_reply(
+    thread_sends: list[ThreadSend],
+) -> None:
+    rng = random.Random(7)
+    events = [{"n": i, "pad": "x" * rng.choice(SIZES)} for i in range(INVOKES)]
+    replies: dict[int, object] = {}
+    with trio.fail_after(RUN_TIMEOUT_S):
+        async with _serving(_echo) as port, connect_function(port, timeout=10) as client:
+
+            async def invoke(index: int) -> None:
+                payload = json.dumps(events[index]).encode()
+                response = await client.invoke(
+                    InvokeRequest(payload=payload, request_id=str(index))
+                )
+                assert response.error is None
+                replies[index] = json.loads(response.payload)
+
+            async def pings() -> None:
+                for _ in range(INVOKES):
+                    await client.ping()
+                    await trio.sleep(0)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(pings)
+                for index in range(INVOKES):
+                    nursery.start_soon(invoke, index)
+    assert replies == dict(enumerate(events))
+    # Workers offered every reply and wrote some themselves (a Ping mid-send makes one wait).
+    assert len(thread_sends) == INVOKES
+    assert ThreadSend.SENT in thread_sends
+
+
+async def test_a_reply_the_kernel_takes_in_part_is_finished_whole(
+    thread_sends: list[ThreadSend],
+) -> None:
+    event = {"pad": "y" * OVER_ANY_SEND_BUFFER}
+    with trio.fail_after(RUN_TIMEOUT_S):
+        async with _serving(_echo) as port, connect_function(port, timeout=10) as client:
+            big = await client.invoke(InvokeRequest(payload=json.dumps(event).encode()))
+            await client.ping()  # the connection goes on after the tail
+            small = await client.invoke(InvokeRequest(payload=b"[1]"))
+    assert json.loads(big.payload) == event
+    assert small.payload == b"[1]"
+    assert thread_sends == [ThreadSend.PARTIAL, ThreadSend.SENT]
+
+
+async def test_an_async_handler_replies_from_trio_only(thread_sends: list[ThreadSend]) -> None:
+    with trio.fail_after(RUN_TIMEOUT_S):
+        async with _serving(_async_echo) as port, connect_function(port, timeout=10) as client:
+            response = await client.invoke(InvokeRequest(payload=b'{"a": 1}'))
+    assert response.payload == b'{"a":1}'
+    assert thread_sends == []
+
+
+async def test_a_handler_error_is_answered_from_trio_as_before(
+    thread_sends: list[ThreadSend],
+) -> None:
+    def fails(event: object, context: object) -> object:
+        raise ValueError("bad")
+
+    def unserialisable(event: object, context: object) -> object:
+        return {1j}
+
+    with trio.fail_after(RUN_TIMEOUT_S):
+        async with _serving(fails) as port, connect_function(port, timeout=10) as client:
+            failed = await client.invoke(InvokeRequest(payload=b"{}"))
+        async with _serving(unserialisable) as port, connect_function(port, timeout=10) as client:
+            unmarshalled = await client.invoke(InvokeRequest(payload=b"{}"))
+    assert failed.error is not None
+    assert (failed.error.type, failed.error.message) == ("ValueError", "bad")
+    assert [frame.label for frame in failed.error.stack_trace or []] == ["fails"]
+    assert unmarshalled.error is not None
+    assert unmarshalled.error.type == "Runtime.MarshalError"
+    assert thread_sends == []
