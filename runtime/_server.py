@@ -230,7 +230,9 @@ async def serve_function(
     # SIGTERM is caught from before the first connection, so it can never kill a served process.
     with trio.open_signal_receiver(signal.SIGTERM) as signals:
         try:
-            listeners = await trio.open_tcp_listeners(port, host=LISTEN_HOST)
+            # As bytes: a str host goes through the idna codec first, a millisecond of imports
+            # before the first Ping.
+            listeners = await trio.open_tcp_listeners(port, host=LISTEN_HOST.encode())
         except OSError as exc:
             reason = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
             print(f"listen tcp {LISTEN_HOST}:{port}: bind: {reason}", file=sys.stderr)
