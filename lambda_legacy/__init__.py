@@ -48,6 +48,10 @@ def start(handler: Callable[..., object]) -> NoReturn:
         LambdaEnvironmentError: neither variable is set (the script was not started by Lambda,
             nor by ``lambda-legacy invoke``); nothing was started.
     """
+    from lambda_legacy._attrs_bytecode import learn, package_cache  # noqa: PLC0415 - lazy
+
+    save_bytecode = learn(package_cache())
     from runtime._entry import serve  # noqa: PLC0415 - lazy on purpose
 
+    save_bytecode()
     raise SystemExit(serve(handler, environ=os.environ))

@@ -1,10 +1,15 @@
-"""Bytecode for the methods attrs generates, compiled when a bundle is built instead of at start.
+"""Bytecode for the methods attrs generates, compiled once instead of at every start.
 
 Why. attrs writes the source of each class's ``__init__``, ``__repr__``, ``__eq__`` and
 ``__hash__`` when the class is created and compiles it with :func:`compile`; nothing caches the
 result, as ``.pyc`` files cache a module's. Serving imports trio and this package, about a hundred
 attrs classes, and that compiling is about a fifth of a bundle's start (tens of milliseconds, the
 cold start Lambda bills).
+
+Where. A bundle records it when it is built (:func:`record`, run by the bundle's interpreter) and
+only reads it (:func:`install`): ``/var/task`` is read-only. ``lambda-legacy serve`` and
+:func:`lambda_legacy.start` outside a bundle keep it beside this package's pycs and write it the
+first time they start, as Python writes pycs (:func:`learn`).
 
 How. :func:`record` imports the serving modules with attrs' one compile step
 (``attr._make._compile_and_eval``) wrapped, and keeps every ``(filename, script) -> code`` pair
@@ -28,17 +33,19 @@ or reshapes that function, :func:`install` leaves attrs alone.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import marshal
+import os
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import CodeType
 from typing import Any
 
-__all__ = ["FILE_NAME", "install", "record", "resalted"]
+__all__ = ["FILE_NAME", "install", "learn", "package_cache", "record", "resalted"]
 
 #: The file a bundle keeps the bytecode in, in its runtime folder.
 FILE_NAME = "attrs-methods.marshal"
@@ -97,48 +104,90 @@ def _compile_step() -> tuple[Any, Any] | None:
     return make, step
 
 
-def install(path: Path) -> int:
-    """Serve attrs' compiles from the bytecode stored at ``path``; how many entries it holds.
+class _CompileStep:
+    """attrs' compile-and-eval step, taking code from ``table`` where a script has an entry.
 
-    Returns 0, changing nothing, when the file is missing or unreadable, was made by another
-    interpreter or ``-O`` level, or attrs is not the shape this module knows.
+    While ``learning``, a script without one is compiled here and kept, with every entry used,
+    in :attr:`kept`; otherwise attrs' own step compiles it.
     """
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return 0
-    header = _header()
-    if not data.startswith(header):
-        return 0
-    try:
-        table = marshal.loads(data[len(header) :])  # noqa: S302 - the bundle's own, like its pycs
-    except (EOFError, ValueError, TypeError):
-        return 0
-    if not isinstance(table, dict):
-        return 0
-    found = _compile_step()
-    if found is None:
-        return 0
-    make, original = found
 
-    def compile_and_eval(
+    def __init__(self, table: _Table, original: Any, *, learning: bool) -> None:
+        self.table = table
+        self.original = original
+        self.learning = learning
+        self.kept: _Table = {}
+        self.learned = 0
+
+    def __call__(
+        self,
         script: str,
         globs: dict[str, Any] | None,
         locs: Mapping[str, object] | None = None,
         filename: str = "",
     ) -> None:
         unsalted, salt = _unsalted(script)
+        key = (filename, unsalted)
         # Each class compiles once: its entry is not needed again.
-        stored = table.pop((filename, unsalted), None)
-        if stored is None or (stored[1] is None) != (salt is None):
-            original(script, globs, locs, filename)
+        stored = self.table.pop(key, None)
+        if stored is not None and (stored[1] is None) == (salt is None):
+            code, recorded_salt = stored
+            if self.learning:
+                self.kept[key] = stored
+            if salt is not None and recorded_salt is not None and salt != recorded_salt:
+                code = resalted(code, recorded_salt, salt)
+        elif self.learning:
+            # Not inheriting this module's ``from __future__ import annotations``, as attrs' own
+            # compile does not (the annotations of ``__init__`` would turn into strings).
+            code = compile(script, filename, "exec", dont_inherit=True)
+            self.kept[key] = (code, salt)
+            self.learned += 1
+        else:
+            self.original(script, globs, locs, filename)
             return
-        code, recorded_salt = stored
-        if salt is not None and recorded_salt is not None and salt != recorded_salt:
-            code = resalted(code, recorded_salt, salt)
-        eval(code, globs, locs)  # noqa: S307 - the code attrs generated, compiled ahead
+        eval(code, globs, locs)  # noqa: S307 - the code attrs generated, as attrs evaluates it
 
-    make._compile_and_eval = compile_and_eval
+    def dump(self) -> bytes:
+        """The file's bytes for everything kept."""
+        return _header() + marshal.dumps(self.kept)
+
+
+def _load(path: Path) -> _Table | None:
+    """The table stored at ``path``, or None if it is missing, unreadable or not this
+    interpreter's."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    header = _header()
+    if not data.startswith(header):
+        return None
+    try:
+        table = marshal.loads(data[len(header) :])  # noqa: S302 - our own file, like a pyc
+    except (EOFError, ValueError, TypeError):
+        return None
+    return table if isinstance(table, dict) else None
+
+
+def _wrap(table: _Table, *, learning: bool) -> _CompileStep | None:
+    """Put a step in attrs' place; None (attrs untouched) if attrs is not the shape we know."""
+    found = _compile_step()
+    if found is None:
+        return None
+    make, original = found
+    step = _CompileStep(table, original, learning=learning)
+    make._compile_and_eval = step
+    return step
+
+
+def install(path: Path) -> int:
+    """Serve attrs' compiles from the bytecode stored at ``path``; how many entries it holds.
+
+    Returns 0, changing nothing, when the file is missing or unreadable, was made by another
+    interpreter or ``-O`` level, or attrs is not the shape this module knows.
+    """
+    table = _load(path)
+    if not table or _wrap(table, learning=False) is None:
+        return 0
     return len(table)
 
 
@@ -150,31 +199,50 @@ def record(modules: Iterable[str]) -> bytes:
     so that the bytes are the same on every build.
     """
     found = _compile_step()
-    if found is None:
+    step = _wrap({}, learning=True)
+    if found is None or step is None:
         return b""
     make, original = found
-    table: _Table = {}
-
-    def compile_and_eval(
-        script: str,
-        globs: dict[str, Any] | None,
-        locs: Mapping[str, object] | None = None,
-        filename: str = "",
-    ) -> None:
-        # Not inheriting this module's ``from __future__ import annotations``, as attrs' own
-        # compile does not (the annotations of ``__init__`` would turn into strings).
-        code = compile(script, filename, "exec", dont_inherit=True)
-        unsalted, salt = _unsalted(script)
-        table.setdefault((filename, unsalted), (code, salt))
-        eval(code, globs, locs)  # noqa: S307 - what attrs itself does with it
-
-    make._compile_and_eval = compile_and_eval
     try:
         for module in modules:
             importlib.import_module(module)
     finally:
         make._compile_and_eval = original
-    return _header() + marshal.dumps(table)
+    return step.dump()
+
+
+def package_cache() -> Path:
+    """Where ``serve`` outside a bundle keeps the bytecode: beside this package's own pycs."""
+    tag = sys.implementation.cache_tag
+    return Path(__file__).parent / "__pycache__" / f"attrs-methods.{tag}.marshal"
+
+
+def learn(path: Path) -> Callable[[], None]:
+    """Serve attrs' compiles from ``path`` as :func:`install` does, and learn the misses; returns
+    the function that ends learning and, if anything was learned, saves the bytecode there.
+
+    Saving is what Python does with pycs: skipped under ``-B`` / ``PYTHONDONTWRITEBYTECODE``,
+    atomic (a temporary file renamed into place), and silent where the folder is not writable.
+    Only what was used or learned is saved, so the file never keeps a stale entry.
+    """
+    step = _wrap(_load(path) or {}, learning=True)
+
+    def save() -> None:
+        if step is None or not step.learning:
+            return
+        step.learning = False  # the handler's own classes are not ours to keep
+        if not step.learned or sys.dont_write_bytecode:
+            return
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        try:
+            path.parent.mkdir(exist_ok=True)
+            temporary.write_bytes(step.dump())
+            os.replace(temporary, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+
+    return save
 
 
 def main(argv: list[str]) -> int:

@@ -5,7 +5,9 @@ Exit codes: 0 success; 1 the function returned an error, or the server stopped a
 
 Each verb lives in its own ``_cmd_<verb>`` module, which registers its parser and its ``run``.
 Only the verb being run is imported (all of them for ``--help``): ``serve`` is a function's cold
-start, and the other verbs' imports would add tens of milliseconds to it.
+start, and the other verbs' imports would add tens of milliseconds to it. For ``serve``, the
+bytecode of attrs' generated methods is taken from (or, the first time, saved to) this package's
+``__pycache__`` (:mod:`lambda_legacy._attrs_bytecode`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+
+from lambda_legacy._attrs_bytecode import learn, package_cache
 
 __all__ = ["main"]
 
@@ -39,6 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lambda-legacy`` command."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     verbs = arguments[:1] if arguments[:1] and arguments[0] in _VERBS else list(_VERBS)
-    args = _parser(verbs).parse_args(arguments)
+    save_bytecode = learn(package_cache()) if verbs == ["serve"] else None
+    parser = _parser(verbs)
+    if save_bytecode is not None:
+        save_bytecode()  # the serving modules are imported; the handler's classes are not ours
+    args = parser.parse_args(arguments)
     status: int = args.run(args)
     return status

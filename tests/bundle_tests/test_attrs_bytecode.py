@@ -1,4 +1,5 @@
-"""The attrs bytecode a bundle carries: recorded once, and what attrs itself would compile.
+"""The attrs bytecode a bundle carries (and ``serve`` keeps beside its pycs): recorded once, and
+what attrs itself would compile.
 
 The claim checked in a fresh interpreter with another hash seed than the recording's: with the
 bytecode installed, importing the serving modules compiles nothing, and every method attrs makes
@@ -17,7 +18,7 @@ from types import CodeType
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lambda_legacy._attrs_bytecode import _unsalted, install, resalted
+from lambda_legacy._attrs_bytecode import _load, _unsalted, install, resalted
 from lambda_legacy._bundle_main import ATTRS_BYTECODE, SERVING_MODULES
 
 #: Run in a child: install the bytecode (unless told not to), count the compiles attrs still
@@ -173,3 +174,73 @@ def test_the_bundle_carries_bytecode_its_interpreter_uses(extracted: Path) -> No
     assert result["compiled"] == []
     assert result["different"] == []
     assert result["checked"] >= 100
+
+
+#: Run in a child: learn with the file given, import the serving modules, save, then make a class
+#: of "the handler's" after saving; report what attrs still compiled itself.
+_LEARNING_CHILD = """
+import json, sys
+from pathlib import Path
+import attr._make as make
+from lambda_legacy._attrs_bytecode import learn
+
+save = learn(Path(sys.argv[1]))
+compiled = []
+real_compile = compile
+def counting_compile(source, filename, mode, *args, **kwargs):
+    compiled.append(filename)
+    return real_compile(source, filename, mode, *args, **kwargs)
+make.compile = counting_compile
+for module in sys.argv[2:]:
+    __import__(module)
+save()
+import attrs
+
+@attrs.frozen
+class HandlersOwn:
+    x: int
+
+print(json.dumps({"compiled": compiled}))
+"""
+
+
+def _learning_child(path: Path, *, write_bytecode: bool = True) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    if not write_bytecode:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    command = [sys.executable, "-c", _LEARNING_CHILD, str(path), *SERVING_MODULES]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True, timeout=60)
+    compiled: list[str] = json.loads(out.stdout)["compiled"]
+    return compiled
+
+
+def test_serve_learns_the_bytecode_once_then_compiles_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "__pycache__" / "attrs-methods.marshal"
+    first = _learning_child(path)
+    assert path.is_file()
+    saved = path.read_bytes()
+    second = _learning_child(path)
+    assert path.read_bytes() == saved  # nothing new learned: not rewritten
+    # The first start compiled everything here (not through attrs); the second took it all
+    # from the file. Only the class made after saving, the handler's own, was compiled by attrs.
+    handlers_own = ["<attrs generated methods __main__.HandlersOwn>"]
+    assert first == handlers_own
+    assert second == handlers_own
+    table = _load(path)
+    assert table is not None
+    assert len(table) >= 50
+    assert not any("HandlersOwn" in filename for filename, _ in table)
+
+
+def test_serve_writes_no_bytecode_under_dont_write_bytecode(tmp_path: Path) -> None:
+    path = tmp_path / "attrs-methods.marshal"
+    _learning_child(path, write_bytecode=False)
+    assert not path.exists()
+
+
+def test_serve_starts_where_the_bytecode_cannot_be_saved(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("", encoding="utf-8")
+    path = not_a_folder / "attrs-methods.marshal"
+    assert _learning_child(path) == ["<attrs generated methods __main__.HandlersOwn>"]
+    assert not path.exists()
