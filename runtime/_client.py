@@ -77,6 +77,8 @@ class FunctionClient:
         self._rpc = rpc
         self._receive_lock = trio.Lock()
         self._changed = trio.Event()
+        #: Callers waiting on :attr:`_changed` (a lone caller never does, and is never woken).
+        self._turn_waiters = 0
         self._waiting: set[int] = set()
         self._arrived: dict[int, Reply | ErrorReply | CallFailed] = {}
         self._closed: str | None = None
@@ -93,8 +95,9 @@ class FunctionClient:
 
     def _notify(self) -> None:
         """Wake the callers waiting for their turn: a reply was filed, or the reader let go."""
-        self._changed.set()
-        self._changed = trio.Event()
+        if self._turn_waiters:
+            self._changed.set()
+            self._changed = trio.Event()
 
     async def _read_one(self) -> None:
         """Read the next event and file it; the caller holds the receive lock."""
@@ -123,7 +126,11 @@ class FunctionClient:
             try:
                 self._receive_lock.acquire_nowait()
             except trio.WouldBlock:
-                await self._changed.wait()
+                self._turn_waiters += 1
+                try:
+                    await self._changed.wait()
+                finally:
+                    self._turn_waiters -= 1
                 continue
             try:
                 await self._read_one()

@@ -103,11 +103,14 @@ class RpcStream(Generic[C]):
         else:
             lock.acquire_nowait()  # the common case: no schedule point
         try:
-            await self._write_tail()
             with self._wire:
-                with self._encode_lock:
-                    data = produce(self.connection)
-                written = 0 if self._socket is None else self._write_now(data)
+                tail, self._tail = self._tail, None
+                if tail is None:  # the common case: encode and write in one hold of the lock
+                    data, written = self._encode_and_write(produce)
+            if tail is not None:
+                await self._send_all(tail)
+                with self._wire:
+                    data, written = self._encode_and_write(produce)
             if written < len(data):
                 await self._send_all(memoryview(data)[written:] if written else data)
         finally:
@@ -136,6 +139,12 @@ class RpcStream(Generic[C]):
                 return ThreadSend.SENT
             self._tail = memoryview(data)[written:]
             return ThreadSend.PARTIAL
+
+    def _encode_and_write(self, produce: Callable[[C], bytes]) -> tuple[bytes, int]:
+        """With the wire lock held: the message's bytes, and how many the kernel took now."""
+        with self._encode_lock:
+            data = produce(self.connection)
+        return data, (0 if self._socket is None else self._write_now(data))
 
     async def send_tail(self) -> None:
         """Write the rest of a worker's reply, if no trio-side send has done it yet."""
