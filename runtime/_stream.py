@@ -27,8 +27,9 @@ bytes whole and in order:
   across any wait for the socket. A worker never writes while it is held; it leaves the reply to
   the trio side instead.
 - ``_wire`` (a thread lock, per connection): held, by either side, around "encode, then write
-  what the kernel takes now", and around :attr:`_tail`. It is never held across a wait, so the
-  trio thread blocks on it at most for one encode.
+  what the kernel takes now", around :attr:`_tail`, and around decoding the next request (which
+  records the calls awaiting an answer, as a reply clears them). It is never held across a wait,
+  so the trio thread blocks on it at most for one encode.
 - ``encode_lock`` (a thread lock shared by every connection of a server): the type registry is
   process-wide, and gob encoders assign ids and compile writers in it on first use.
 
@@ -86,7 +87,10 @@ class RpcStream(Generic[C]):
     async def next_event(self) -> object:
         """The connection's next event, reading from the stream as needed."""
         while True:
-            event = self.connection.next_event()
+            # Under the wire lock: a worker's reply (send_from_thread) updates the same
+            # connection's record of which calls await an answer.
+            with self._wire:
+                event = self.connection.next_event()
             if event is not NEED_DATA:
                 return event
             if self._socket is None:

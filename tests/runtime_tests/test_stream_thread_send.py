@@ -4,6 +4,8 @@ interleaved with a trio-side send, whether the kernel takes them at once or only
 from __future__ import annotations
 
 import socket
+import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -170,3 +172,32 @@ async def test_a_stream_that_is_no_socket_always_leaves_the_reply_to_trio() -> N
     ours, _theirs = trio.testing.memory_stream_pair()
     rpc = RpcStream(ours, _connection())
     assert await _from_thread(rpc, _reply(0, 100)) is ThreadSend.LEFT
+
+
+async def test_reading_the_next_request_waits_for_a_reply_being_encoded_in_a_thread() -> None:
+    # Decoding a call and encoding a reply both update the connection's record of calls that
+    # await an answer; the wire lock keeps them apart.
+    rpc, peer = _pair()
+    client = ClientConnection(TypeRegistry(FIRST_USER_ID_GO_1_21))
+    for _ in range(CALLS + 1):  # the calls the server has read, then one more
+        _, data = client.send_call(INVOKE, _INVOKE_REQUEST, InvokeRequest(), _INVOKE_RESPONSE)
+    released: list[bool] = []
+    holding = threading.Event()
+
+    def hold_the_wire() -> None:
+        with rpc._wire:
+            holding.set()
+            time.sleep(0.2)  # long enough for the read below to reach the lock
+            released.append(True)
+
+    with peer:
+        await peer.send(data)  # the last call's bytes
+        thread = threading.Thread(target=hold_the_wire)
+        thread.start()
+        holding.wait()
+        event = await rpc.next_event()
+        released_when_read = list(released)
+        thread.join()
+    assert released_when_read == [True]
+    assert isinstance(event, Call)
+    await rpc.aclose()
