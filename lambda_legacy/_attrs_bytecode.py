@@ -7,9 +7,9 @@ attrs classes, and that compiling is about a fifth of a bundle's start (tens of 
 cold start Lambda bills).
 
 Where. A bundle records it when it is built (:func:`record`, run by the bundle's interpreter) and
-only reads it (:func:`install`): ``/var/task`` is read-only. ``lambda-legacy serve`` and
+only reads it (:func:`install`): ``/var/task`` is read-only. The ``lambda-legacy`` verbs and
 :func:`lambda_legacy.start` outside a bundle keep it beside this package's pycs and write it the
-first time they start, as Python writes pycs (:func:`learn`).
+first time they run, as Python writes pycs (:func:`learn`).
 
 How. :func:`record` imports the serving modules with attrs' one compile step
 (``attr._make._compile_and_eval``) wrapped, and keeps every ``(filename, script) -> code`` pair
@@ -211,10 +211,12 @@ def record(modules: Iterable[str]) -> bytes:
     return step.dump()
 
 
-def package_cache() -> Path:
-    """Where ``serve`` outside a bundle keeps the bytecode: beside this package's own pycs."""
+def package_cache(verb: str = "serve") -> Path:
+    """Where a CLI verb outside a bundle keeps the bytecode: beside this package's own pycs, one
+    file per verb (each saves only what it uses, so two verbs sharing one would undo each other).
+    """
     tag = sys.implementation.cache_tag
-    return Path(__file__).parent / "__pycache__" / f"attrs-methods.{tag}.marshal"
+    return Path(__file__).parent / "__pycache__" / f"attrs-methods.{verb}.{tag}.marshal"
 
 
 def learn(path: Path) -> Callable[[], None]:

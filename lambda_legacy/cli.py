@@ -5,9 +5,9 @@ Exit codes: 0 success; 1 the function returned an error, or the server stopped a
 
 Each verb lives in its own ``_cmd_<verb>`` module, which registers its parser and its ``run``.
 Only the verb being run is imported (all of them for ``--help``): ``serve`` is a function's cold
-start, and the other verbs' imports would add tens of milliseconds to it. For ``serve``, the
-bytecode of attrs' generated methods is taken from (or, the first time, saved to) this package's
-``__pycache__`` (:mod:`lambda_legacy._attrs_bytecode`).
+start, and the other verbs' imports would add tens of milliseconds to it. The bytecode of attrs'
+generated methods is taken from (or, the first time, saved to) this package's ``__pycache__``,
+one file per verb (:mod:`lambda_legacy._attrs_bytecode`).
 """
 
 from __future__ import annotations
@@ -43,10 +43,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lambda-legacy`` command."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     verbs = arguments[:1] if arguments[:1] and arguments[0] in _VERBS else list(_VERBS)
-    save_bytecode = learn(package_cache()) if verbs == ["serve"] else None
+    save_bytecode = learn(package_cache(verbs[0])) if len(verbs) == 1 else None
     parser = _parser(verbs)
-    if save_bytecode is not None:
+    if save_bytecode is not None and verbs == ["serve"]:
         save_bytecode()  # the serving modules are imported; the handler's classes are not ours
     args = parser.parse_args(arguments)
-    status: int = args.run(args)
+    try:
+        status: int = args.run(args)
+    finally:
+        if save_bytecode is not None:
+            save_bytecode()  # what the verb imported as it ran (once: serve's is saved already)
     return status

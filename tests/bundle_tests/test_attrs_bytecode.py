@@ -18,7 +18,8 @@ from types import CodeType
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lambda_legacy._attrs_bytecode import _load, _unsalted, install, resalted
+import lambda_legacy
+from lambda_legacy._attrs_bytecode import _load, _unsalted, install, package_cache, resalted
 from lambda_legacy._bundle_main import ATTRS_BYTECODE, SERVING_MODULES
 
 #: Run in a child: install the bytecode (unless told not to), count the compiles attrs still
@@ -244,3 +245,10 @@ def test_serve_starts_where_the_bytecode_cannot_be_saved(tmp_path: Path) -> None
     path = not_a_folder / "attrs-methods.marshal"
     assert _learning_child(path) == ["<attrs generated methods __main__.HandlersOwn>"]
     assert not path.exists()
+
+
+def test_each_verb_keeps_its_own_file_beside_the_packages_pycs() -> None:
+    serve, invoke = package_cache("serve"), package_cache("invoke")
+    assert serve != invoke
+    assert serve.parent == invoke.parent == Path(lambda_legacy.__file__).parent / "__pycache__"
+    assert sys.implementation.cache_tag in serve.name
