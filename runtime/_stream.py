@@ -133,10 +133,8 @@ class RpcStream(Generic[C]):
         with self._wire:
             if self._send_lock.locked() or self._tail is not None:
                 return ThreadSend.LEFT
-            with self._encode_lock:
-                data = produce(self.connection)
             try:
-                written = self._write_now(data)
+                data, written = self._encode_and_write(produce)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 return ThreadSend.SENT
             if written == len(data):
