@@ -5,7 +5,9 @@ Writing: Go's net/rpc holds one ``sending`` mutex around "encode, then write" so
 definitions, header and body of one reply stay contiguous and the peer's view of which types it has
 seen stays in step with ours; :class:`RpcStream` does the same with a ``trio.Lock``. A send that is
 cancelled or fails part-way leaves the peer with a partial message, so the connection is marked
-with ``send_failed()`` and refuses further sends.
+with ``send_failed()``, and every later send on it raises ``trio.BrokenResourceError``, the error
+its callers already expect from a connection that is gone (a server may still owe that peer other
+replies when it goes away).
 
 The fast path. Most replies are small, nobody else is sending, and the kernel takes all the bytes
 at once. For a TCP :class:`trio.SocketStream` that case skips trio's two schedule points (one in
@@ -28,8 +30,9 @@ bytes whole and in order:
   the trio side instead.
 - ``_wire`` (a thread lock, per connection): held, by either side, around "encode, then write
   what the kernel takes now", around :attr:`_tail`, and around decoding the next request (which
-  records the calls awaiting an answer, as a reply clears them). It is never held across a wait,
-  so the trio thread blocks on it at most for one encode.
+  records the calls awaiting an answer, as a reply clears them). It is never held across a wait
+  for the socket; the trio thread may still wait for it while a worker encodes a reply, and, on a
+  loaded machine, while that worker waits for the CPU.
 - ``encode_lock`` (a thread lock shared by every connection of a server): the type registry is
   process-wide, and gob encoders assign ids and compile writers in it on first use.
 
@@ -80,6 +83,8 @@ class RpcStream(Generic[C]):
         self._encode_lock = encode_lock or threading.Lock()
         #: The unwritten end of a worker's reply; goes out before any other bytes.
         self._tail: memoryview | None = None
+        #: A write failed or was cancelled part-way: the peer's view of the stream is lost.
+        self._broken = False
         # Only a real socket has a descriptor to write to; other streams (memory streams in
         # tests, TLS) always take the general path.
         self._socket = stream.socket if isinstance(stream, trio.SocketStream) else None
@@ -144,6 +149,8 @@ class RpcStream(Generic[C]):
 
     def _encode_and_write(self, produce: Callable[[C], bytes]) -> tuple[bytes, int]:
         """With the wire lock held: the message's bytes, and how many the kernel took now."""
+        if self._broken:
+            raise trio.BrokenResourceError("an earlier send on this connection failed")
         with self._encode_lock:
             data = produce(self.connection)
         return data, (0 if self._socket is None else self._write_now(data))
@@ -167,6 +174,7 @@ class RpcStream(Generic[C]):
         try:
             return write_now(descriptor(self._socket), data)
         except BaseException:
+            self._broken = True
             self.connection.send_failed()
             raise
 
@@ -174,6 +182,7 @@ class RpcStream(Generic[C]):
         try:
             await self.stream.send_all(data)
         except BaseException:
+            self._broken = True
             self.connection.send_failed()
             raise
 
