@@ -107,6 +107,8 @@ class HandlerFunction:
                 )
                 if isinstance(result, _Encoded):
                     return result.response
+                if isinstance(result, _NotEncoded):
+                    raise result.error
                 if inspect.iscoroutine(result):
                     result = await result
             return InvokeResponse(payload=encode_result(result))
@@ -126,21 +128,29 @@ class _Encoded:
     response: InvokeResponse
 
 
+@attrs.frozen
+class _NotEncoded:
+    """Why a worker could not encode the handler's result (raised again on the trio side, so
+    the result is serialised once: its ``default`` hooks and ``__iter__`` run once)."""
+
+    error: Exception
+
+
 def _call_and_reply(
     handler: Handler, event: object, context: object, reply: ReplyNow
-) -> _Encoded | object:
+) -> _Encoded | _NotEncoded | object:
     """In the worker thread: the handler's result, encoded and offered to ``reply`` if it can be.
 
-    Returns the raw result when it is a coroutine or does not serialise: the trio side then
-    awaits or encodes it, raising as it always does.
+    Returns a coroutine as it is, for the trio side to await, and a result that does not
+    serialise as the error that says why, for the trio side to raise.
     """
     result = handler(event, context)
     if inspect.iscoroutine(result):
         return result
     try:
         payload = encode_result(result)
-    except Exception:
-        return result
+    except Exception as exc:
+        return _NotEncoded(exc)
     response = InvokeResponse(payload=payload)
     sys.stdout.flush()  # this invoke's output goes out before its reply
     reply(response)

@@ -134,3 +134,28 @@ async def test_a_handler_error_is_answered_from_trio_as_before(
     assert unmarshalled.error is not None
     assert unmarshalled.error.type == "Runtime.MarshalError"
     assert thread_sends == []
+
+
+async def test_a_result_that_does_not_serialise_is_serialised_once() -> None:
+    items_calls: list[int] = []
+
+    class Watched(dict):  # type: ignore[type-arg]
+        """A result whose serialisation can be counted: the JSON encoder asks for its items."""
+
+        def items(self):  # type: ignore[no-untyped-def]
+            items_calls.append(1)
+            return super().items()
+
+    def unserialisable(event: object, context: object) -> object:
+        return Watched(bad={1j})
+
+    with trio.fail_after(RUN_TIMEOUT_S):
+        async with _serving(unserialisable) as port, connect_function(port, timeout=10) as client:
+            response = await client.invoke(InvokeRequest(payload=b"{}"))
+    assert response.error is not None
+    assert response.error.type == "Runtime.MarshalError"
+    assert (
+        response.error.message
+        == "Unable to marshal response: Object of type set is not JSON serializable"
+    )
+    assert len(items_calls) == 1
