@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Callable
 
 import pytest
@@ -174,10 +173,29 @@ async def test_a_stream_that_is_no_socket_always_leaves_the_reply_to_trio() -> N
     assert await _from_thread(rpc, _reply(0, 100)) is ThreadSend.LEFT
 
 
+class _WatchedLock:
+    """A lock that says when the trio thread starts waiting for it."""
+
+    def __init__(self, trio_thread: int) -> None:
+        self.lock = threading.Lock()
+        self.trio_thread = trio_thread
+        self.trio_waiting = threading.Event()
+
+    def __enter__(self) -> None:
+        if threading.get_ident() == self.trio_thread:
+            self.trio_waiting.set()
+        self.lock.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.lock.release()
+
+
 async def test_reading_the_next_request_waits_for_a_reply_being_encoded_in_a_thread() -> None:
     # Decoding a call and encoding a reply both update the connection's record of calls that
     # await an answer; the wire lock keeps them apart.
     rpc, peer = _pair()
+    wire = _WatchedLock(threading.get_ident())
+    rpc._wire = wire  # type: ignore[assignment]
     client = ClientConnection(TypeRegistry(FIRST_USER_ID_GO_1_21))
     for _ in range(CALLS + 1):  # the calls the server has read, then one more
         _, data = client.send_call(INVOKE, _INVOKE_REQUEST, InvokeRequest(), _INVOKE_RESPONSE)
@@ -185,9 +203,9 @@ async def test_reading_the_next_request_waits_for_a_reply_being_encoded_in_a_thr
     holding = threading.Event()
 
     def hold_the_wire() -> None:
-        with rpc._wire:
+        with wire.lock:  # as a worker encoding a reply holds it
             holding.set()
-            time.sleep(0.2)  # long enough for the read below to reach the lock
+            assert wire.trio_waiting.wait(timeout=30), "the read never reached the wire lock"
             released.append(True)
 
     with peer:
