@@ -5,8 +5,8 @@ Two emulators share one command line (``--runtime-interface-emulator-address``,
 
 - ``rie``: AWS's ``aws-lambda-rie``, from ``tools/bin`` (``tools/check`` installs it with ``go
   install``) or ``PATH``. Tests using it skip with a visible reason when it is absent.
-- ``standin``: ``runtime_api_tests/standin_rie.py``, which copies RIE's documented behaviour (see
-  its docstring) and runs wherever Python does.
+- ``standin``: ``runtime_api_tests/standin_rie.py``, which copies RIE's behaviour (see its
+  docstring; checked against the real binary) and runs wherever Python does.
 
 Each emulator runs in its own process group on two free 127.0.0.1 ports and is stopped with its
 whole group (the bootstrap included) when the ``with`` block ends. Both RIE and the stand-in start
@@ -73,7 +73,7 @@ def emulator_command(kind: str) -> list[str]:
     if binary is None:
         reason = (
             "aws-lambda-rie not installed (tools/check runs `go install` for it; the Go module "
-            "proxy refused github.com/aws/aws-lambda-runtime-interface-emulator here): "
+            "proxy may refuse github.com/aws/aws-lambda-runtime-interface-emulator): "
             "compared under the stand-in emulator only"
         )
         pytest.skip(reason)

@@ -71,7 +71,9 @@ def test_the_bridge_answers_as_aws_lambda_go_s_own_runtime_api_mode(
         with running_emulator(emulator_kind, bootstrap, cwd=tmp_path, workdir=tmp_path) as emu:
             answers.append(emu.invoke(b'{"k": "v"}'))
     bridge, go = answers
-    assert bridge.status == go.status == 200
+    # After a panic aws-lambda-go posts the error and exits, and the emulator answers 502 for a
+    # runtime that exits mid-invoke; the bridge restarts only the function and answers 200.
+    assert (bridge.status, go.status) == (200, 502 if handler == "panic" else 200)
     if handler != "panic":
         assert bridge.body == go.body
         return
@@ -111,13 +113,11 @@ def test_a_crash_is_an_exit_error_and_the_next_event_gets_a_fresh_process(
 def test_the_invoke_request_carries_the_runtime_api_headers(
     emulator_kind: str, tmp_path: Path
 ) -> None:
-    if emulator_kind != "standin":
-        pytest.skip("AWS's RIE passes no client context or Cognito identity to the runtime")
     client_context = {"client": {"installation_id": "i-1"}, "custom": {"k": "v"}, "env": {}}
     identity = {"cognitoIdentityId": "id-1", "cognitoIdentityPoolId": "pool-1"}
     headers = {
         "X-Amz-Client-Context": base64.b64encode(json.dumps(client_context).encode()).decode(),
-        "X-Standin-Cognito-Identity": json.dumps(identity),
+        "X-Amz-Cognito-Identity": json.dumps(identity),
         "X-Amzn-Trace-Id": "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Sampled=1",
     }
     bootstrap = [*BRIDGE, "--", str(gopeer()), "function", "--handler", "context"]
@@ -125,13 +125,15 @@ def test_the_invoke_request_carries_the_runtime_api_headers(
         report = emulator.invoke(b"{}", headers).json()
         records = emulator.records()
     assert isinstance(report, dict)
-    nexts = [r for r in records if str(r.get("path", "")).endswith("/invocation/next")]
-    assert nexts, records
+    if emulator_kind == "standin":  # only the stand-in keeps a record
+        nexts = [r for r in records if str(r.get("path", "")).endswith("/invocation/next")]
+        assert nexts, records
     assert report["cognito_identity_id"] == "id-1"
     assert report["cognito_identity_pool_id"] == "pool-1"
     assert report["client_context"]["Client"]["installation_id"] == "i-1"
     assert report["client_context"]["custom"] == {"k": "v"}
-    assert report["trace_id"] == headers["X-Amzn-Trace-Id"]
+    if emulator_kind == "standin":  # RIE drops the trace header
+        assert report["trace_id"] == headers["X-Amzn-Trace-Id"]
     assert report["invoked_function_arn"].startswith("arn:aws:lambda:")
     assert len(report["request_id"]) == 36
     assert report["deadline_ms"] > 0

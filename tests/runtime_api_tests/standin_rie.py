@@ -1,34 +1,42 @@
-"""A stand-in for AWS's Runtime Interface Emulator, used only when ``aws-lambda-rie`` is absent.
+"""A stand-in for AWS's Runtime Interface Emulator, for machines where ``aws-lambda-rie`` is absent.
 
-Why it exists: the Go module proxy reachable from this project's machines refuses
-``github.com/aws/aws-lambda-runtime-interface-emulator`` (403 "This module version is not
-available"), so ``tools/check`` may not be able to install the real emulator. The tests then run
+Why it exists: until December 2026 the Go module proxy reachable from this project's machines
+refused ``github.com/aws/aws-lambda-runtime-interface-emulator`` (403 "This module version is not
+available"), so ``tools/check`` may not be able to install the real emulator. The tests run
 against this stand-in and say so in their ids (``standin``); with the real binary in
-``tools/bin`` they run against it too (``rie``).
+``tools/bin`` they run against it too (``rie``), and the two must agree.
 
-What it copies from RIE (read in its source, ``cmd/aws-lambda-rie`` and ``lambda/rapi``):
+What it copies from RIE (read in its source, ``cmd/aws-lambda-rie`` and ``internal/lambda/rie``,
+and checked against the binary at ``v0.0.0-20261030222936-bef5c4ba774d``):
 
 - the command line: ``--runtime-interface-emulator-address HOST:PORT`` (invoke endpoint),
   ``--runtime-api-address HOST:PORT``, ``--log-level``, then the bootstrap command and its args;
 - ``POST /2015-03-31/functions/function/invocations``: the body is the event; the answer is 200
-  with the runtime's response or error body and the Content-Type the runtime posted;
+  with the runtime's response or error body, sent only once the runtime has asked for its next
+  event (RIE releases an invoke then, so a runtime's turn-around to ``/next`` is part of every
+  invoke's latency);
+- 502 instead, with the body the runtime posted, when the runtime exits before asking for the
+  next event (aws-lambda-go does after a panic), and for an invoke answered by ``/init/error``;
 - the bootstrap starts at the first invoke, with the environment RIE gives it (its defaults for
   ``AWS_LAMBDA_FUNCTION_NAME`` ``test_function`` etc., overridden by the emulator's own
   environment) plus ``AWS_LAMBDA_RUNTIME_API``;
 - ``/next`` headers set only when non-empty; request id a UUID; ARN
   ``arn:aws:lambda:us-east-1:012345678912:function:<name>``; deadline now + the timeout
   (``AWS_LAMBDA_FUNCTION_TIMEOUT``, default 300 s); ``Content-Type`` ``application/json``;
-  the invoke's ``X-Amzn-Trace-Id`` as ``Lambda-Runtime-Trace-Id``;
+  the invoke's ``X-Amz-Client-Context`` (base64, as Lambda's Invoke API takes it) decoded,
+  ``X-Amz-Cognito-Identity`` (JSON) and ``X-Amz-Tenant-Id`` as the matching ``/next`` headers;
 - ``/response``, ``/error``, ``/init/error`` answer 202 ``{"status":"OK"}``; a request id that
   is not the current invoke's gets 400 ``InvalidRequestID``;
 - an ``/init/error`` becomes the answer to the pending invoke; a runtime that exits without
-  answering gives ``Runtime.ExitError`` (``RequestId: <id> Error: Runtime exited with error:
-  exit status N``); the next invoke starts the bootstrap again.
+  answering gives ``Runtime.ExitError`` (``{"errorType":"Runtime.ExitError","errorMessage":
+  "RequestId: <id> Error: Runtime exited with error: exit status N"}``); the next invoke starts
+  the bootstrap again.
 
-What it adds, for tests only: ``X-Amz-Client-Context`` (base64, as Lambda's Invoke API takes it),
-``X-Standin-Cognito-Identity`` and ``X-Standin-Tenant-Id`` on the invoke become the matching
-``/next`` headers (standalone RIE passes none of them), and ``--record FILE`` appends one JSON
-line per runtime request (method, path, headers, body size) and per runtime exit.
+Where it differs, for tests only: the invoke's ``X-Amzn-Trace-Id`` goes to the runtime as
+``Lambda-Runtime-Trace-Id``, as Lambda sends it (RIE drops it); the answer carries the
+Content-Type the runtime posted (RIE sets none, so Go's ``net/http`` sniffs one); and
+``--record FILE`` appends one JSON line per runtime request (method, path, headers, body size)
+and per runtime exit.
 It uses h11 as our runtime client does; awslambdaric (libcurl) and aws-lambda-go (Go's net/http)
 talk to it too, so an h11 quirk shared by both ends would still show.
 """
@@ -79,6 +87,8 @@ class Invoke:
     next_headers: Headers
     done: trio.Event = attrs.field(factory=trio.Event)
     answer: Reply | None = None
+    #: What the runtime posted: the answer once it asks for the next event.
+    posted: Reply | None = None
 
     def finish(self, answer: Reply) -> None:
         if self.answer is None:
@@ -129,14 +139,14 @@ class Emulator:
             if client_context:
                 decoded = base64.b64decode(client_context).decode("utf-8")
                 next_headers.append(("Lambda-Runtime-Client-Context", decoded))
-            cognito = headers.get("x-standin-cognito-identity", "")
+            cognito = headers.get("x-amz-cognito-identity", "")
             if cognito:
                 next_headers.append(("Lambda-Runtime-Cognito-Identity", cognito))
             next_headers.append(
                 ("Lambda-Runtime-Invoked-Function-Arn", ARN_PREFIX + self.function_name)
             )
             next_headers.append(("Lambda-Runtime-Deadline-Ms", str(deadline_ms)))
-            tenant = headers.get("x-standin-tenant-id", "")
+            tenant = headers.get("x-amz-tenant-id", "")
             if tenant:
                 next_headers.append(("Lambda-Runtime-Aws-Tenant-Id", tenant))
             next_headers.append(("Content-Type", "application/json"))
@@ -165,14 +175,19 @@ class Emulator:
         self.record({"exit": status})
         job = self.current
         self.current = None
-        if job is not None:  # handed out by /next and never answered
+        if job is not None:  # handed out by /next, and the runtime never came back for another
             if self.init_error is not None:
                 job.finish(self.init_error)
+            elif job.posted is not None:
+                job.finish((502, *job.posted[1:]))
             else:
                 reason = f"exit status {status}" if status >= 0 else f"signal: {-status}"
                 message = f"RequestId: {job.request_id} Error: Runtime exited with error: {reason}"
-                body = json.dumps({"errorMessage": message, "errorType": "Runtime.ExitError"})
-                job.finish((200, [("Content-Type", "application/json")], body.encode()))
+                body = json.dumps(
+                    {"errorType": "Runtime.ExitError", "errorMessage": message},
+                    separators=(",", ":"),
+                )
+                job.finish((502, [("Content-Type", "application/json")], body.encode()))
         if self.pending:  # invokes that arrived while it was exiting get a fresh runtime
             self.init_error = None
             await self.nursery.start(self._run_runtime)
@@ -183,6 +198,10 @@ class Emulator:
         self.record({"method": method, "path": path, "headers": headers, "body_size": len(body)})
         route = path[len(RUNTIME_PREFIX) :] if path.startswith(RUNTIME_PREFIX) else None
         if method == "GET" and route == "invocation/next":
+            released = self.current
+            if released is not None and released.posted is not None:
+                self.current = None
+                released.finish(released.posted)
             while not self.pending:
                 self.wakeup = trio.Event()
                 await self.wakeup.wait()
@@ -191,19 +210,18 @@ class Emulator:
             return 200, list(job.next_headers), job.payload
         content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
         if method == "POST" and route == "init/error":
-            self.init_error = (200, [("Content-Type", content_type)], body)
+            self.init_error = (502, [("Content-Type", content_type)], body)
             if self.pending:
                 self.pending.pop(0).finish(self.init_error)
             return _ok()
         if method == "POST" and route is not None and route.startswith("invocation/"):
             _, request_id, verb = [*route.split("/"), "", ""][:3]
             answered = self.current
-            if answered is None or request_id != answered.request_id:
+            if answered is None or request_id != answered.request_id or answered.posted:
                 return _bad_request_id()
             if verb not in ("response", "error"):
                 return _bad_request_id()
-            self.current = None
-            answered.finish((200, [("Content-Type", content_type)], body))
+            answered.posted = (200, [("Content-Type", content_type)], body)
             return _ok()
         return 404, [("Content-Type", "text/plain")], b"404 page not found\n"
 
