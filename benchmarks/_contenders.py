@@ -9,9 +9,10 @@ What each measurement spans is in ``compare``'s docstring.
 
 - RPC, (a) and (b): the server is exec'd while ``gopeer client --cold-start`` dials; each batch is
   one ``gopeer client --latency --samples`` run on a new connection (Go's net/rpc client).
-- Runtime API, (c) to (f) and the floor: the stand-in emulator (``tests/rie.py``) execs the
-  bootstrap at the first invoke; batches are POSTed with ``http.client`` over one keep-alive
-  connection held for the contender's whole life.
+- Runtime API, (c) to (f) and the floor: the emulator (``tests/rie.py``: AWS's RIE where
+  ``tools/check`` installed it, else the stand-in) execs the bootstrap at the first invoke;
+  batches are POSTed with ``http.client`` over one keep-alive connection held for the
+  contender's whole life.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ NEXT_PATH = b"/2018-06-01/runtime/invocation/next"
 
 RPC, API = "rpc", "api"
 GO_ECHO = ("--handler", "echo")
-FLOOR_NAME = "floor: stand-in + minimal runtime"
+FLOOR_NAME = "floor: emulator + minimal runtime"
 
 
 @attrs.frozen
@@ -78,6 +79,8 @@ class Contender:
     kind: str
     argv: tuple[str, ...]
     env: dict[str, str]
+    #: Which emulator a Runtime API contender runs under (``tests/rie.py``'s kinds).
+    emulator: str = "rie"
 
 
 class Running(Protocol):
@@ -215,7 +218,7 @@ def _emulated(contender: Contender, workdir: Path) -> Iterator[rie.RunningEmulat
     # files, as a deployed function ships or writes them (the unmeasured first start does).
     env = {"PYTHONDONTWRITEBYTECODE": "", "LAMBDA_TASK_ROOT": str(HANDLERS), **contender.env}
     with rie.running_emulator(
-        "standin", contender.argv, cwd=HANDLERS, workdir=workdir, env=env
+        contender.emulator, contender.argv, cwd=HANDLERS, workdir=workdir, env=env
     ) as emulator:
         yield emulator
 
@@ -308,21 +311,27 @@ def missing_prerequisite() -> str | None:
     return None
 
 
-def contenders() -> list[Contender]:
+def default_emulator() -> str:
+    """AWS's RIE where it is installed, else the stand-in."""
+    return "rie" if rie.rie_binary() is not None else "standin"
+
+
+def contenders(emulator: str) -> list[Contender]:
+    """Every contender; the Runtime API ones under ``emulator`` (``rie`` or ``standin``)."""
     python = sys.executable
     ric = (str(rie.RIC_VENV / "bin" / "python"), "-m", "awslambdaric", HANDLER)
     bridge = (python, "-m", "lambda_legacy", "bridge", "--", str(GOPEER), "function")
     handlers = {"LAMBDA_TASK_ROOT": str(HANDLERS)}
+    go_echo = (str(GOPEER), "function", *GO_ECHO)
+    floor = (python, str(HANDLERS / "minimal_runtime.py"))
     return [
         Contender("a", "(a) lambda-legacy serve, RPC", RPC, SERVE, handlers),
-        Contender("b", "(b) aws-lambda-go, RPC", RPC, (str(GOPEER), "function", *GO_ECHO), {}),
-        Contender("c", "(c) lambda-legacy serve, Runtime API", API, SERVE, {}),
-        Contender("d", "(d) awslambdaric 4.2.2", API, ric, {}),
-        Contender("e", "(e) Go under lambda-legacy bridge", API, (*bridge, *GO_ECHO), {}),
-        Contender(
-            "f", "(f) aws-lambda-go, Runtime API", API, (str(GOPEER), "function", *GO_ECHO), {}
-        ),
-        Contender("floor", FLOOR_NAME, API, (python, str(HANDLERS / "minimal_runtime.py")), {}),
+        Contender("b", "(b) aws-lambda-go, RPC", RPC, go_echo, {}),
+        Contender("c", "(c) lambda-legacy serve, Runtime API", API, SERVE, {}, emulator),
+        Contender("d", "(d) awslambdaric 4.2.2", API, ric, {}, emulator),
+        Contender("e", "(e) Go under lambda-legacy bridge", API, (*bridge, *GO_ECHO), {}, emulator),
+        Contender("f", "(f) aws-lambda-go, Runtime API", API, go_echo, {}, emulator),
+        Contender("floor", FLOOR_NAME, API, floor, {}, emulator),
     ]
 
 

@@ -18,12 +18,14 @@ Every contender serves the same echo (``benchmarks/handlers/echo.py`` for Python
 
 (a) and (b) are driven by Go's net/rpc client (``gopeer client --latency``, sequential invokes,
 each timed around ``rpc.Client.Call`` and checked to echo the event). (c) to (f) run under the
-emulator (``tests/rie.py``). AWS's RIE cannot be installed here (the Go module proxy refuses
-it), so it is the stand-in ``tests/runtime_api_tests/standin_rie.py``: a Python (trio + h11)
-HTTP server, whose own per-invoke cost is in every Runtime API row. The invokes come from
+emulator (``tests/rie.py``, ``--emulator``): AWS's RIE (``tools/bin/aws-lambda-rie``, which
+``tools/check`` installs) by default, else the stand-in
+``tests/runtime_api_tests/standin_rie.py``, a Python (trio + h11) HTTP server. The emulator's own
+per-invoke cost is in every Runtime API row, and so is the runtime's turn-around from posting
+its answer to asking for the next event: RIE answers an invoke only then. The invokes come from
 ``http.client`` in this process over one keep-alive connection per emulator, each timed from
 ``request()`` to the end of the body, and every answer is checked to echo the event. A floor row
-measures the stand-in and that client with the least runtime there can be
+measures the emulator and that client with the least runtime there can be
 (``benchmarks/handlers/minimal_runtime.py``: ``http.client`` next/response, no handler).
 
 The warm invokes are interleaved, because the goals compare differences of 100 to 300 us on
@@ -96,6 +98,7 @@ from ._contenders import (
     Running,
     cold_start,
     contenders,
+    default_emulator,
     missing_prerequisite,
     running,
 )
@@ -371,6 +374,13 @@ def beyond_floor(results: Results) -> str:
     return "p50 beyond the floor row, µs, pooled (paired median): " + "; ".join(cells)
 
 
+def _emulator_name(results: Results) -> str:
+    kinds = {c.emulator for c in results.entrants if c.kind == API}
+    if kinds == {"rie"}:
+        return "AWS's RIE (aws-lambda-rie v0.0.0-20261030222936-bef5c4ba774d, Go)"
+    return "the stand-in tests/runtime_api_tests/standin_rie.py (Python, trio + h11)"
+
+
 def notes(results: Results) -> list[str]:
     """What the figures are, printed under the table."""
     bridge = summarise(results, "e", LARGE).peak_parts_mb
@@ -378,9 +388,9 @@ def notes(results: Results) -> list[str]:
         "peak RSS is VmHWM of the runtime process, median over the rounds; for (e) the sum, "
         "(bridge + Go child): " + " + ".join(f"{p:.1f}" for p in bridge) + " MB after the "
         "1 MiB invokes",
-        "emulator: the stand-in tests/runtime_api_tests/standin_rie.py (AWS's RIE cannot be "
-        "installed here), a Python trio + h11 HTTP server: its per-invoke cost is in every "
-        "Runtime API row, (c) to (f); the floor row measures it with a runtime that only does "
+        f"emulator: {_emulator_name(results)}: its per-invoke cost is in every Runtime API row, "
+        "(c) to (f), with the runtime's turn-around from its answer to its next /next (RIE "
+        "answers an invoke only then); the floor row measures it with a runtime that only does "
         "next/response with Python's http.client (not a hard floor: awslambdaric's HTTP client "
         "is C, and aws-lambda-go's is Go, either may be faster than that runtime's)",
         "clients: (a), (b): Go net/rpc (gopeer client --latency --samples, one run per batch: a "
@@ -452,7 +462,8 @@ def chart(path: Path, results: Results) -> str:
         axis.grid(axis="x", alpha=0.3)
     figure.suptitle(
         "lambda-legacy vs aws-lambda-go vs awslambdaric, echo handler, one machine, one run, "
-        "interleaved (blue: go1.x RPC; orange: Runtime API under the stand-in emulator)",
+        "interleaved (blue: go1.x RPC; orange: Runtime API under "
+        f"{_emulator_name(results).split(' (')[0]})",
         fontsize=10,
     )
     figure.savefig(path, dpi=100)
@@ -492,6 +503,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"rounds, each starting every contender fresh ({ROUNDS}; --quick: 1)",
     )
     parser.add_argument("--chart", type=Path, default=DEFAULT_CHART, help="PNG to write")
+    parser.add_argument(
+        "--emulator",
+        choices=("rie", "standin"),
+        default=default_emulator(),
+        help="the Runtime API rows' emulator (default: rie where installed, else standin)",
+    )
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
@@ -505,7 +522,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     build_go("./gopeer")
     load_before = load_average()
-    results = Results.empty(contenders(), rounds, plan)
+    if args.emulator == "rie" and default_emulator() != "rie":
+        print(
+            "aws-lambda-rie is not installed: run tools/check, or --emulator standin",
+            file=sys.stderr,
+        )
+        return 1
+    results = Results.empty(contenders(args.emulator), rounds, plan)
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
         for contender in () if args.quick else results.entrants:  # unmeasured: writes .pyc files
@@ -517,7 +540,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results.colds[contender.key].append(cold_start(contender, workdir))
     load_after = load_average()
 
-    print(f"python3 -m benchmarks.compare{' --quick' if args.quick else ''} --rounds {rounds}")
+    print(
+        f"python3 -m benchmarks.compare{' --quick' if args.quick else ''} --rounds {rounds} "
+        f"--emulator {args.emulator}"
+    )
     print(
         f"{platform.python_implementation()} {platform.python_version()}, {go_version()}, "
         f"{os.cpu_count()} CPUs; load average before: {load_before}, after: {load_after}"
