@@ -10,17 +10,15 @@ from __future__ import annotations
 import socket
 import struct
 import threading
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 
 import pytest
 import trio
+from in_process_server import serving
 
 from runtime._client import connect_function
-from runtime._dispatch import HandlerFunction
 from runtime._messages import InvokeRequest
-from runtime._server import FunctionServer, serve_function
-from runtime._settings import Settings
+from runtime._server import FunctionServer
 
 #: Invokes left unanswered when the client resets: more than one, so that a later reply meets
 #: the connection already marked failed by an earlier one.
@@ -47,14 +45,6 @@ def answers_done(monkeypatch: pytest.MonkeyPatch) -> list[BaseException | None]:
     return ended
 
 
-@asynccontextmanager
-async def _serving(handler: Callable[..., object]) -> AsyncIterator[int]:
-    async with trio.open_nursery() as nursery:
-        listeners = await nursery.start(serve_function, HandlerFunction(handler, Settings()), 0)
-        yield listeners[0].socket.getsockname()[1]
-        nursery.cancel_scope.cancel()
-
-
 def _reset(sock: socket.socket) -> None:
     """Close with SO_LINGER 0: the kernel sends RST, as a crashed or killed peer's does."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -67,7 +57,7 @@ async def _wait_until(condition: Callable[[], bool]) -> None:
 
 
 @pytest.mark.parametrize("kind", ["def", "async def"])
-async def test_a_client_reset_with_replies_owed_leaves_the_server_serving(
+async def test_a_client_reset_with_replies_owed_leaves_the_serverserving(
     kind: str, answers_done: list[BaseException | None]
 ) -> None:
     entered = threading.Semaphore(0)
@@ -85,7 +75,7 @@ async def test_a_client_reset_with_replies_owed_leaves_the_server_serving(
         return event
 
     with trio.fail_after(RUN_TIMEOUT_S):
-        async with _serving(plain if kind == "def" else coroutine) as port:
+        async with serving(plain if kind == "def" else coroutine) as port:
             async with (
                 trio.open_nursery() as callers,
                 connect_function(port, timeout=10) as doomed,

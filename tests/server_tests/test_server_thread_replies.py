@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 
 import pytest
 import trio
+from in_process_server import serving
 
 from runtime._client import connect_function
-from runtime._dispatch import HandlerFunction
 from runtime._messages import InvokeRequest
-from runtime._server import serve_function
-from runtime._settings import Settings
 from runtime._stream import RpcStream, ThreadSend
 
 #: Event sizes mixed in one run: small, and big enough that the kernel may take a reply in parts.
@@ -35,14 +32,6 @@ def _echo(event: object, context: object) -> object:
 
 async def _async_echo(event: object, context: object) -> object:
     return event
-
-
-@asynccontextmanager
-async def _serving(handler: Callable[..., object]) -> AsyncIterator[int]:
-    async with trio.open_nursery() as nursery:
-        listeners = await nursery.start(serve_function, HandlerFunction(handler, Settings()), 0)
-        yield listeners[0].socket.getsockname()[1]
-        nursery.cancel_scope.cancel()
 
 
 @pytest.fixture
@@ -67,7 +56,7 @@ async def test_concurrent_invokes_and_pings_each_get_their_own_whole_reply(
     events = [{"n": i, "pad": "x" * rng.choice(SIZES)} for i in range(INVOKES)]
     replies: dict[int, object] = {}
     with trio.fail_after(RUN_TIMEOUT_S):
-        async with _serving(_echo) as port, connect_function(port, timeout=10) as client:
+        async with serving(_echo) as port, connect_function(port, timeout=10) as client:
 
             async def invoke(index: int) -> None:
                 payload = json.dumps(events[index]).encode()
@@ -87,9 +76,11 @@ async def test_concurrent_invokes_and_pings_each_get_their_own_whole_reply(
                 for index in range(INVOKES):
                     nursery.start_soon(invoke, index)
     assert replies == dict(enumerate(events))
-    # Workers offered every reply and wrote some themselves (a Ping mid-send makes one wait).
+    # Workers offered every reply and wrote at least one, or its head, themselves: one that meets
+    # a trio-side send in progress (a Ping's, or the tail of a big reply) leaves its reply to it,
+    # so under load most may be LEFT.
     assert len(thread_sends) == INVOKES
-    assert ThreadSend.SENT in thread_sends
+    assert set(thread_sends) - {ThreadSend.LEFT}
 
 
 async def test_a_reply_the_kernel_takes_in_part_is_finished_whole(
@@ -97,7 +88,7 @@ async def test_a_reply_the_kernel_takes_in_part_is_finished_whole(
 ) -> None:
     event = {"pad": "y" * OVER_ANY_SEND_BUFFER}
     with trio.fail_after(RUN_TIMEOUT_S):
-        async with _serving(_echo) as port, connect_function(port, timeout=10) as client:
+        async with serving(_echo) as port, connect_function(port, timeout=10) as client:
             big = await client.invoke(InvokeRequest(payload=json.dumps(event).encode()))
             await client.ping()  # the connection goes on after the tail
             small = await client.invoke(InvokeRequest(payload=b"[1]"))
@@ -108,7 +99,7 @@ async def test_a_reply_the_kernel_takes_in_part_is_finished_whole(
 
 async def test_an_async_handler_replies_from_trio_only(thread_sends: list[ThreadSend]) -> None:
     with trio.fail_after(RUN_TIMEOUT_S):
-        async with _serving(_async_echo) as port, connect_function(port, timeout=10) as client:
+        async with serving(_async_echo) as port, connect_function(port, timeout=10) as client:
             response = await client.invoke(InvokeRequest(payload=b'{"a": 1}'))
     assert response.payload == b'{"a":1}'
     assert thread_sends == []
@@ -124,9 +115,9 @@ async def test_a_handler_error_is_answered_from_trio_as_before(
         return {1j}
 
     with trio.fail_after(RUN_TIMEOUT_S):
-        async with _serving(fails) as port, connect_function(port, timeout=10) as client:
+        async with serving(fails) as port, connect_function(port, timeout=10) as client:
             failed = await client.invoke(InvokeRequest(payload=b"{}"))
-        async with _serving(unserialisable) as port, connect_function(port, timeout=10) as client:
+        async with serving(unserialisable) as port, connect_function(port, timeout=10) as client:
             unmarshalled = await client.invoke(InvokeRequest(payload=b"{}"))
     assert failed.error is not None
     assert (failed.error.type, failed.error.message) == ("ValueError", "bad")
@@ -150,7 +141,7 @@ async def test_a_result_that_does_not_serialise_is_serialised_once() -> None:
         return Watched(bad={1j})
 
     with trio.fail_after(RUN_TIMEOUT_S):
-        async with _serving(unserialisable) as port, connect_function(port, timeout=10) as client:
+        async with serving(unserialisable) as port, connect_function(port, timeout=10) as client:
             response = await client.invoke(InvokeRequest(payload=b"{}"))
     assert response.error is not None
     assert response.error.type == "Runtime.MarshalError"
