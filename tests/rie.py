@@ -29,7 +29,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -54,6 +54,23 @@ READY_TIMEOUT_S = 15.0
 INVOKE_TIMEOUT_S = 30.0
 #: How long a stopped emulator's group gets to exit after SIGTERM before SIGKILL.
 STOP_GRACE_S = 5.0
+#: Where RIE lives in Lambda's provided images, and so in an empty root of the tests.
+RIE_IN_IMAGE = "/usr/local/bin/aws-lambda-rie"
+#: Lambda runs functions as a user that owns nothing; nobody is the closest everywhere.
+NOBODY = 65534
+
+
+def entering_root(root: Path, cwd: Path) -> Callable[[], None]:
+    """For ``preexec_fn``: chroot to ``root``, go to ``cwd`` (inside it), become nobody."""
+
+    def enter() -> None:
+        os.chroot(root)
+        os.chdir(cwd)
+        os.setgroups([])
+        os.setgid(NOBODY)
+        os.setuid(NOBODY)
+
+    return enter
 
 
 def rie_binary() -> Path | None:
@@ -179,17 +196,30 @@ def running_emulator(
     cwd: Path,
     workdir: Path,
     env: Mapping[str, str] | None = None,
+    root: Path | None = None,
 ) -> Iterator[RunningEmulator]:
     """Start emulator ``kind`` with ``bootstrap`` as the function, in ``cwd``; stop it after.
 
     ``env`` is added to this process's environment (minus the variables that would pick a mode
     for the bootstrap); the emulator passes it on to the bootstrap, as RIE does.
+
+    With ``root`` (``rie`` only): RIE is copied to :data:`RIE_IN_IMAGE` inside it and runs there,
+    chrooted, as nobody, with ``env`` alone as its environment; ``cwd`` and ``bootstrap`` are
+    paths inside the root.
     """
     port, api_port = free_port(), free_port()
     output = workdir / f"emulator-{port}.log"
     record = workdir / f"requests-{port}.jsonl"
+    emulator = emulator_command(kind)
+    if root is not None:
+        assert kind == "rie", "only the static RIE binary can run in an empty root"
+        inside = root / RIE_IN_IMAGE.lstrip("/")
+        inside.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(emulator[0], inside)
+        inside.chmod(0o755)
+        emulator = [RIE_IN_IMAGE]
     command = [
-        *emulator_command(kind),
+        *emulator,
         "--runtime-interface-emulator-address",
         f"127.0.0.1:{port}",
         "--runtime-api-address",
@@ -208,12 +238,13 @@ def running_emulator(
     with output.open("wb") as sink:
         process = subprocess.Popen(
             [*command, *bootstrap],
-            cwd=cwd,
-            env=full_env,
+            cwd=cwd if root is None else None,
+            env=full_env if root is None else dict(env or {}),
             stdin=subprocess.DEVNULL,
             stdout=sink,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=None if root is None else entering_root(root, cwd),  # noqa: PLW1509
         )
     try:
         _wait_ready(process, port, output)

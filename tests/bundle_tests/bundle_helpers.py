@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 import attrs
+from rie import entering_root
 
 from lambda_legacy.cli import main as cli_main
 
@@ -108,9 +109,6 @@ GO1X_ENV = {
     "_HANDLER": "main",
 }
 
-#: go1.x runs functions as a user that owns nothing; nobody is the closest everywhere.
-NOBODY = 65534
-
 
 def start_like_go1x(
     executable: str, port: int, log: Path, *, root: Path | None, cwd: Path, env: dict[str, str]
@@ -119,15 +117,6 @@ def start_like_go1x(
 
     With ``root``, inside that chroot as uid/gid 65534 (``cwd`` is then a path inside it).
     """
-
-    def enter_root() -> None:
-        assert root is not None
-        os.chroot(root)
-        os.chdir(cwd)
-        os.setgroups([])
-        os.setgid(NOBODY)
-        os.setuid(NOBODY)
-
     with log.open("wb") as out:
         return subprocess.Popen(
             [executable],
@@ -136,7 +125,7 @@ def start_like_go1x(
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=enter_root if root is not None else None,  # noqa: PLW1509 (tests only)
+            preexec_fn=entering_root(root, cwd) if root is not None else None,  # noqa: PLW1509
         )
 
 

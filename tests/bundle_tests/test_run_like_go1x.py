@@ -1,4 +1,5 @@
-"""The bundle run as go1.x runs it: in an empty root, and again unchrooted.
+"""The bundle run as go1.x runs it: in an empty root, and again unchrooted; and its
+``bootstrap`` in the same empty root under AWS's Runtime Interface Emulator.
 
 The empty root has what go1.x's image promises and nothing of this machine: a static shell
 (busybox-static as ``/bin/sh``), ``/proc``, ``/tmp`` at 1777, and a decoy ``/lib64/libc.so.6``
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from bundle_helpers import (
-    NOBODY,
+    GO1X_ENV,
     BuiltBundle,
     gopeer_call,
     group_is_empty,
@@ -29,6 +30,7 @@ from bundle_helpers import (
     start_like_go1x,
 )
 from go_peer import gopeer
+from rie import NOBODY, rie_binary, running_emulator
 
 from lambda_legacy._bundle._elf import read_elf
 from lambda_legacy._bundle._zipfile import extract_with_modes
@@ -172,3 +174,45 @@ def test_unchrooted_with_go1x_environment(extracted: Path, tmp_path: Path) -> No
     assert group_is_empty(process.pid)
     _assert_answers(seen, extracted, os.getuid())
     assert list(tmp.iterdir()) == []
+
+
+def test_bootstrap_in_the_empty_root_under_rie(empty_root: Path, tmp_path: Path) -> None:
+    """provided.al2's way in the same root: RIE (static, as AWS ships it) at its image path
+    starts ``/var/task/bootstrap`` as nobody, with Lambda's library path (host's first)."""
+    binary = rie_binary()
+    if binary is None:
+        pytest.skip("aws-lambda-rie not installed (tools/check installs it): not run in the root")
+    if read_elf(binary.read_bytes()).is_dynamic:
+        pytest.skip(f"{binary} is dynamically linked: tools/check builds it with CGO_ENABLED=0")
+    # RIE's os/exec opens /dev/null for the runtime's stdin; every Lambda root has it.
+    (empty_root / "dev").mkdir()
+    try:
+        os.mknod(empty_root / "dev" / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except PermissionError as exc:
+        pytest.skip(f"mknod /dev/null refused ({exc}): RIE cannot run in the empty root")
+    (empty_root / "dev" / "null").chmod(0o666)
+    env = {**GO1X_ENV, "_HANDLER": "bootstrap", "LAMBDA_TASK_ROOT": str(TASK_ROOT)}
+    bootstrap = [str(TASK_ROOT / "bootstrap")]
+    with running_emulator(
+        "rie", bootstrap, cwd=TASK_ROOT, workdir=tmp_path, env=env, root=empty_root
+    ) as emulator:
+        echo = emulator.invoke(b'{"action": "echo", "n": 1}')
+        fail = emulator.invoke(b'{"action": "fail", "why": "x"}')
+        maps = emulator.invoke(b'{"action": "maps"}')
+        output = emulator.output_text()
+    assert (echo.status, fail.status, maps.status) == (200, 200, 200), output
+    reply = echo.json()
+    assert isinstance(reply, dict)
+    assert reply["echo"] == {"action": "echo", "n": 1}
+    assert reply["uid"] == NOBODY
+    error = fail.json()
+    assert isinstance(error, dict)
+    assert (error["errorType"], error["errorMessage"]) == ("ValueError", "bad input: x")
+    assert any("_inner" in line for line in error["stackTrace"])
+    loaded = maps.json()
+    assert isinstance(loaded, dict)
+    libraries = [p for p in loaded["maps"] if ".so" in p]
+    assert any(p.endswith("/libc.so.6") for p in libraries), libraries
+    outside = [p for p in libraries if not p.startswith(f"{TASK_ROOT}/")]
+    assert outside == [], f"loaded from the host: {outside}"
+    assert list((empty_root / "tmp").iterdir()) == []
