@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lambda_legacy import _attrs_bytecode
+from lambda_legacy._deferred_imports import defer
 
 __all__ = ["ATTRS_BYTECODE", "SERVING_MODULES", "main"]
 
@@ -45,6 +46,7 @@ def bundle_root(executable: str) -> Path | None:
 
 def main(argv: Sequence[str]) -> int:
     """Serve ``argv[0]`` (the handler), passing the other arguments to ``serve``."""
+    defer()  # before _cmd_serve imports trio
     root = bundle_root(sys.executable)
     if root is not None:
         _attrs_bytecode.install(root / ATTRS_BYTECODE)

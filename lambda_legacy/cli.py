@@ -18,6 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from lambda_legacy._attrs_bytecode import learn, package_cache
+from lambda_legacy._deferred_imports import defer
 
 __all__ = ["main"]
 
@@ -41,6 +42,7 @@ def _parser(verbs: Sequence[str]) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lambda-legacy`` command."""
+    defer()  # before any verb imports trio
     arguments = list(sys.argv[1:] if argv is None else argv)
     verbs = arguments[:1] if arguments[:1] and arguments[0] in _VERBS else list(_VERBS)
     save_bytecode = learn(package_cache(verbs[0])) if len(verbs) == 1 else None

@@ -1,0 +1,151 @@
+"""``ssl`` and ``hmac`` are imported by trio but run only on first use, in our own processes;
+they then behave as if imported normally, in any thread. Each check runs in a fresh interpreter
+(``-I``, no site), so the test process's own modules do not decide the outcome."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from cli_runner import ROOT, run_cli
+
+#: No check here may take longer (a deadlock in the loading lock fails instead of hanging).
+RUN_TIMEOUT_S = 60
+
+
+def _run(script: str, cwd: Path = ROOT) -> dict[str, object]:
+    """Run ``script`` in ``cwd`` with the checkout and ``cwd`` importable; its last stdout line,
+    as JSON."""
+    prelude = f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(cwd)!r}]\n"
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", prelude + textwrap.dedent(script)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def test_trio_imports_without_running_ssl_or_hmac_and_both_work_on_first_use() -> None:
+    seen = _run(
+        """
+        import json, sys
+        from lambda_legacy._deferred_imports import defer
+        defer()
+        import trio
+        before = {name: name in sys.modules for name in ("_ssl", "_hashlib")}
+        kinds = {name: type(sys.modules[name]).__name__ for name in ("ssl", "hmac")}
+        import hmac, ssl
+        from ssl import SSLContext
+        context = ssl.create_default_context()
+        digest = hmac.new(b"key", b"message", "sha256").hexdigest()
+        print(json.dumps({
+            "before": before, "kinds": kinds, "context": isinstance(context, SSLContext),
+            "digest": digest, "after": type(sys.modules["ssl"]).__name__,
+            "same": sys.modules["ssl"] is ssl,
+        }))
+        """
+    )
+    assert seen["before"] == {"_ssl": False, "_hashlib": False}
+    assert seen["kinds"] == {"ssl": "_DeferredModule", "hmac": "_DeferredModule"}
+    assert seen["context"] is True
+    assert seen["digest"] == hmac.new(b"key", b"message", hashlib.sha256).hexdigest()
+    assert seen["after"] == "module"
+    assert seen["same"] is True
+
+
+def test_threads_that_first_use_a_deferred_module_at_once_all_see_it_whole() -> None:
+    seen = _run(
+        """
+        import json, sys, threading
+        from lambda_legacy._deferred_imports import defer
+        defer()
+        import ssl
+        start = threading.Barrier(8)
+        results = []
+        def use():
+            start.wait()
+            results.append(ssl.create_default_context().verify_mode == ssl.CERT_REQUIRED)
+        threads = [threading.Thread(target=use) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        print(json.dumps({"results": results}))
+        """
+    )
+    assert seen["results"] == [True] * 8
+
+
+def test_an_imported_module_a_package_and_a_missing_one_are_left_alone() -> None:
+    seen = _run(
+        """
+        import json, sys
+        import ssl
+        from lambda_legacy._deferred_imports import defer
+        defer(["ssl", "email", "xml.dom", "no_such_module_here"])
+        print(json.dumps({
+            "ssl": sys.modules["ssl"] is ssl,
+            "others": [n for n in ("email", "xml.dom", "no_such_module_here") if n in sys.modules],
+        }))
+        """
+    )
+    assert seen == {"ssl": True, "others": []}
+
+
+def test_a_module_that_fails_to_run_fails_like_a_failed_import_each_time(tmp_path: Path) -> None:
+    (tmp_path / "fails_at_import.py").write_text("raise RuntimeError('boom at import')\n")
+    seen = _run(
+        """
+        import json, sys
+        from lambda_legacy._deferred_imports import defer
+        defer(["fails_at_import"])
+        import fails_at_import
+        errors = []
+        try:
+            fails_at_import.anything
+        except RuntimeError as exc:
+            errors.append(str(exc))
+        errors.append("fails_at_import" in sys.modules)
+        try:
+            import fails_at_import
+        except RuntimeError as exc:
+            errors.append(str(exc))
+        print(json.dumps({"errors": errors}))
+        """,
+        cwd=tmp_path,
+    )
+    assert seen["errors"] == ["boom at import", False, "boom at import"]
+
+
+def test_serve_defers_ssl_and_a_handler_that_uses_it_works(tmp_path: Path) -> None:
+    (tmp_path / "uses_tls.py").write_text(
+        textwrap.dedent(
+            """
+            import sys
+
+            def handler(event, context):
+                before = type(sys.modules["ssl"]).__name__
+                import ssl
+                return {"before": before, "version": ssl.OPENSSL_VERSION}
+            """
+        )
+    )
+    done = run_cli(
+        ["invoke", "--event", "{}", "--", sys.executable, "-m", "lambda_legacy", "serve",
+         "uses_tls.handler"],
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["before"] == "_DeferredModule"
+    assert answer["version"].startswith("OpenSSL")
