@@ -149,3 +149,61 @@ def test_serve_defers_ssl_and_a_handler_that_uses_it_works(tmp_path: Path) -> No
     answer = json.loads(done.stdout)
     assert answer["before"] == "_DeferredModule"
     assert answer["version"].startswith("OpenSSL")
+
+
+def test_dir_vars_and_doc_of_a_module_not_used_yet_are_the_whole_module() -> None:
+    seen = _run(
+        """
+        import json, sys
+        from lambda_legacy._deferred_imports import defer
+        defer()
+        import ssl
+        names = dir(ssl)
+        print(json.dumps({
+            "dir": "SSLContext" in names and len(names) > 100,
+            "vars": "SSLError" in vars(ssl),
+            "doc": bool(ssl.__doc__),
+        }))
+        """
+    )
+    assert seen == {"dir": True, "vars": True, "doc": True}
+
+
+def test_a_name_set_before_first_use_is_not_overwritten_by_the_module_code() -> None:
+    seen = _run(
+        """
+        import json, sys
+        from lambda_legacy._deferred_imports import defer
+        defer()
+        import ssl
+        def mine():
+            return "mine"
+        ssl._create_default_https_context = mine
+        print(json.dumps({"kept": ssl._create_default_https_context is mine,
+                          "module": ssl.SSLContext.__module__}))
+        """
+    )
+    assert seen == {"kept": True, "module": "ssl"}
+
+
+def test_reload_before_first_use_runs_the_code_as_import_then_reload_would(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "counted.py").write_text(
+        "import builtins\nbuiltins.COUNTED_RUNS = getattr(builtins, 'COUNTED_RUNS', 0) + 1\n"
+        "class K:\n    pass\n"
+    )
+    seen = _run(
+        """
+        import builtins, importlib, json, sys
+        from lambda_legacy._deferred_imports import defer
+        defer(["counted"])
+        import counted
+        importlib.reload(counted)
+        k = counted.K()
+        print(json.dumps({"runs": builtins.COUNTED_RUNS, "same": isinstance(k, counted.K),
+                          "in_modules": sys.modules["counted"] is counted}))
+        """,
+        cwd=tmp_path,
+    )
+    assert seen == {"runs": 2, "same": True, "in_modules": True}
