@@ -159,7 +159,12 @@ class FunctionClient:
             return data
 
         try:
-            await self._rpc.send(produce)
+            try:
+                await self._rpc.send(produce)
+            except trio.BrokenResourceError as exc:  # later calls fail with the same reason
+                self._closed = self._closed or f"connection broken: {exc!r}"
+                self._notify()
+                raise
             result = await self._reply_to(seq_box[0])
         finally:
             if seq_box:
