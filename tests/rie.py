@@ -207,7 +207,9 @@ def running_emulator(
     chrooted, as nobody, with ``env`` alone as its environment; ``cwd`` and ``bootstrap`` are
     paths inside the root.
     """
-    port, api_port = free_port(), free_port()
+    port = api_port = free_port()
+    while api_port == port:  # a port freed a moment ago may be handed out again at once
+        api_port = free_port()
     output = workdir / f"emulator-{port}.log"
     record = workdir / f"requests-{port}.jsonl"
     emulator = emulator_command(kind)

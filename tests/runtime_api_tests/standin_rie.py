@@ -27,16 +27,19 @@ and checked against the binary at ``v0.0.0-20261030222936-bef5c4ba774d``):
   ``X-Amz-Cognito-Identity`` (JSON) and ``X-Amz-Tenant-Id`` as the matching ``/next`` headers;
 - ``/response``, ``/error``, ``/init/error`` answer 202 ``{"status":"OK"}``; a request id that
   is not the current invoke's gets 400 ``InvalidRequestID``;
-- an ``/init/error`` becomes the answer to the pending invoke; a runtime that exits without
-  answering gives ``Runtime.ExitError`` (``{"errorType":"Runtime.ExitError","errorMessage":
-  "RequestId: <id> Error: Runtime exited with error: exit status N"}``); the next invoke starts
-  the bootstrap again.
+- an ``/init/error`` becomes the answer to the pending invoke once the runtime has exited; a
+  runtime that exits without answering gives ``Runtime.ExitError``
+  (``{"errorType":"Runtime.ExitError","errorMessage":"RequestId: <id> Error: Runtime exited with
+  error: exit status N"}``); the next invoke starts the bootstrap again.
 
-Where it differs, for tests only: the invoke's ``X-Amzn-Trace-Id`` goes to the runtime as
+Where it differs, on purpose for tests: the invoke's ``X-Amzn-Trace-Id`` goes to the runtime as
 ``Lambda-Runtime-Trace-Id``, as Lambda sends it (RIE drops it); the answer carries the
 Content-Type the runtime posted (RIE sets none, so Go's ``net/http`` sniffs one); and
 ``--record FILE`` appends one JSON line per runtime request (method, path, headers, body size)
-and per runtime exit.
+and per runtime exit. Where it differs and no test depends on it: a second post for one invoke
+gets 400 ``InvalidRequestID`` (RIE: 403, the state transition is not allowed); the request id is
+always a fresh UUID (RIE takes the invoke's ``X-Amzn-RequestId`` when given); the Cognito header
+passes through unchanged (RIE re-encodes its JSON); and there is no function timeout.
 It uses h11 as our runtime client does; awslambdaric (libcurl) and aws-lambda-go (Go's net/http)
 talk to it too, so an h11 quirk shared by both ends would still show.
 """
@@ -154,11 +157,8 @@ class Emulator:
             if self.process is None:
                 self.init_error = None
                 await self.nursery.start(self._run_runtime)
-            if self.init_error is not None:
-                job.finish(self.init_error)
-            else:
-                self.pending.append(job)
-                self.wakeup.set()
+            self.pending.append(job)
+            self.wakeup.set()
             await job.done.wait()
             assert job.answer is not None
             return job.answer
@@ -175,10 +175,12 @@ class Emulator:
         self.record({"exit": status})
         job = self.current
         self.current = None
-        if job is not None:  # handed out by /next, and the runtime never came back for another
-            if self.init_error is not None:
-                job.finish(self.init_error)
-            elif job.posted is not None:
+        if self.init_error is not None:  # every invoke waiting for this runtime gets its error
+            for waiting in [*([job] if job is not None else []), *self.pending]:
+                waiting.finish(self.init_error)
+            self.pending.clear()
+        elif job is not None:  # handed out by /next, and the runtime never came back for another
+            if job.posted is not None:
                 job.finish((502, *job.posted[1:]))
             else:
                 reason = f"exit status {status}" if status >= 0 else f"signal: {-status}"
@@ -210,9 +212,8 @@ class Emulator:
             return 200, list(job.next_headers), job.payload
         content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
         if method == "POST" and route == "init/error":
+            # The pending invoke gets it when the runtime exits (_run_runtime), as with RIE.
             self.init_error = (502, [("Content-Type", content_type)], body)
-            if self.pending:
-                self.pending.pop(0).finish(self.init_error)
             return _ok()
         if method == "POST" and route is not None and route.startswith("invocation/"):
             _, request_id, verb = [*route.split("/"), "", ""][:3]
