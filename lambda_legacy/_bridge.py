@@ -101,7 +101,7 @@ def request_from_next(event: ApiInvocation) -> Invocation:
         deadline_ns=int(deadline_ms) * 1_000_000 if deadline_ms.isdigit() else None,
         invoked_function_arn=event.invoked_function_arn,
         trace_id=event.trace_id or "",
-        client_context=(event.client_context or "").encode(),
+        client_context=(event.client_context or "").encode("utf-8", "surrogateescape"),
         cognito_identity_id=identity_id,
         cognito_identity_pool_id=pool_id,
     )

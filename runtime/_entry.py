@@ -150,12 +150,11 @@ def serve(
     cwd = os.getcwd() if cwd is None else cwd
     if isinstance(mode, RuntimeApiMode):
         # Imported here: the HTTP client is no part of a go1.x function's cold start.
-        from ._runtime_api import serve_runtime_api  # noqa: PLC0415 - lazy on purpose
+        from ._runtime_api import prepare_runtime_api, run_prepared  # noqa: PLC0415 - lazy
 
-        # awslambdaric's order (unbuffer, log handler, import) is kept inside the loop's entry.
-        return trio.run(
-            functools.partial(serve_runtime_api, target, settings, environ=environ, cwd=cwd)
-        )
+        # awslambdaric's order (unbuffer, log handler, import), on the main thread outside trio.
+        prepared = prepare_runtime_api(target, settings, environ=environ, cwd=cwd)
+        return trio.run(run_prepared, prepared)
     make_stdout_unbuffered()
     install_lambda_logging(settings, INVOKE_REQUEST_ID.get, sys.stdout)
     handler, init_error = _load_handler(target, settings, cwd)

@@ -5,19 +5,26 @@ aws-lambda-go picks this mode when ``_LAMBDA_SERVER_PORT`` is empty and
 then. The order of start-up and of each invoke is awslambdaric's (PROTOCOL.md section 7):
 
 1. ``sys.stdout``/``sys.stderr`` flush after every write, then the Lambda root log handler is
-   installed, then the handler module is imported (:func:`runtime._handler.resolve_handler`).
+   installed, then the handler module is imported (:func:`runtime._handler.resolve_handler`), on
+   the main thread and before trio runs (:func:`prepare_runtime_api`): module code that calls
+   ``asyncio.run`` or ``trio.run``, or sets a signal handler, works as under awslambdaric.
 2. An init error is logged (a ``LAMBDA_WARNING`` line and the error line), posted to
    ``/runtime/init/error`` with ``Lambda-Runtime-Function-Error-Type``, and the process exits 1.
 3. Per invoke: ``GET /next``; the request id (and tenant id) become what log lines show;
    ``_X_AMZN_TRACE_ID`` is set to ``Lambda-Runtime-Trace-Id``, or removed when there is none;
-   the context is built from the headers, the event parsed, the handler called
-   (``async def`` ones awaited on trio, plain ones called inline: see ``_RuntimeLoop._call``),
-   and the result posted to ``/response``, or the error logged and posted to ``/error``.
+   the context is built from the headers, the event parsed, the handler called as in RPC mode
+   (:func:`runtime._handler.call_handler`: ``async def`` ones awaited on trio, plain ones in a
+   worker thread), and the result posted to ``/response``, or the error logged and posted to
+   ``/error``, with the ``/next`` answer's ``Lambda-Runtime-Invocation-Id`` on either.
 
 Where this differs from awslambdaric, on purpose:
 
 - ``async def`` handlers are awaited, as in RPC mode (awslambdaric reports their coroutine as a
   ``Runtime.MarshalError``).
+- A plain handler runs in a worker thread, not on the main thread: on the trio thread it would
+  run inside trio's run, where ``sniffio`` answers "trio" even inside the handler's own
+  ``asyncio.run`` (so anyio and httpx pick the wrong backend) and ``trio.run`` refuses to start.
+  ``signal.signal`` inside a handler therefore fails, as in RPC mode.
 - A ``BaseException`` that is not an ``Exception`` (``SystemExit``, ``KeyboardInterrupt``) is
   posted as the invoke's error and the process then exits 1, as RPC mode answers ShouldExit and
   aws-lambda-go's Runtime API mode exits after a panic; awslambdaric dies without posting.
@@ -28,7 +35,6 @@ Where this differs from awslambdaric, on purpose:
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import os
@@ -49,7 +55,7 @@ from ._context import (
     client_from_json,
 )
 from ._errors import LambdaContextUnmarshalError, RuntimeFault
-from ._faults import format_user_traceback
+from ._faults import format_user_traceback, safe_str
 from ._handler import Handler, call_handler, resolve_handler
 from ._logging import LambdaLogHandler, install_lambda_logging, make_stdout_unbuffered
 from ._runtime_api_client import Invocation, RuntimeApiClient, RuntimeApiError
@@ -64,7 +70,13 @@ from ._runtime_api_json import (
 )
 from ._settings import Settings
 
-__all__ = ["build_runtime_api_context", "serve_runtime_api"]
+__all__ = [
+    "PreparedRuntime",
+    "build_runtime_api_context",
+    "prepare_runtime_api",
+    "run_prepared",
+    "serve_runtime_api",
+]
 
 #: The variable AWS's X-Ray SDKs read the current trace header from.
 TRACE_ID_VARIABLE = "_X_AMZN_TRACE_ID"
@@ -89,13 +101,6 @@ _ERROR_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 Clock = Callable[[], int]
 RawFrame = tuple[str, int, str]
-
-
-def is_async_handler(handler: Handler) -> bool:
-    """``async def`` functions (and partials of them), and objects with an ``async __call__``."""
-    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
-        type(handler).__call__
-    )
 
 
 def _parse_header_json(raw: str, name: str) -> object:
@@ -239,10 +244,6 @@ class _RuntimeLoop:
     cwd: str
     clock: Clock
     current: _CurrentInvoke
-    handler_is_async: bool = attrs.field(init=False)
-
-    def __attrs_post_init__(self) -> None:
-        self.handler_is_async = is_async_handler(self.handler)
 
     async def run(self) -> None:
         """Serve invokes until the Runtime API fails or a handler ends the process."""
@@ -256,21 +257,6 @@ class _RuntimeLoop:
                 self.environ.pop(TRACE_ID_VARIABLE, None)
             await self.invoke(invocation)
 
-    async def _call(self, event: object, context: LambdaContext) -> object:
-        """Call the handler: ``async def`` ones through :func:`call_handler`, plain ones inline.
-
-        RPC mode runs a plain handler in a worker thread so that the server keeps answering
-        Ping meanwhile. Here nothing else is served while an invoke runs (one ``/next`` at a
-        time), so the thread would only add its hand-over cost to every invoke; awslambdaric
-        calls the handler on its main thread too. A coroutine it returns is still awaited.
-        """
-        if self.handler_is_async:
-            return await call_handler(self.handler, event, context)
-        result = self.handler(event, context)
-        if inspect.iscoroutine(result):
-            return await result
-        return result
-
     async def invoke(self, invocation: Invocation) -> None:
         """Run one event through the handler and post the outcome."""
         request_id = invocation.request_id
@@ -278,7 +264,7 @@ class _RuntimeLoop:
         try:
             context = build_runtime_api_context(invocation, self.settings, self.clock)
             event = unmarshal_event(invocation.body, invocation.content_type)
-            result = await self._call(event, context)
+            result = await call_handler(self.handler, event, context)
             body, content_type = marshal_result(self.encoder, result)
         except trio.Cancelled:
             raise
@@ -286,29 +272,27 @@ class _RuntimeLoop:
             document = error_document(fault.message, fault.error_type, request_id, [])
             cause = xray_cause(FAULT_XRAY_TYPE, fault.message, self.cwd, [])
         except BaseException as exc:
-            message, error_type = _safe_str(exc), type(exc).__name__
+            message, error_type = safe_str(exc), type(exc).__name__
             trace = format_user_traceback(exc.__traceback__)
             document = error_document(message, error_type, request_id, trace)
             cause = xray_cause(error_type, message, self.cwd, _user_frames(exc, len(trace)))
             fatal = not isinstance(exc, Exception)
         else:
-            await self.client.post_response(request_id, body, content_type)
+            await self.client.post_response(
+                request_id, body, content_type, invocation_id=invocation.invocation_id
+            )
             return
         finally:
             sys.stdout.flush()
         self.error_log.write(document)
         await self.client.post_error(
-            request_id, to_json(self.encoder, document), xray_cause=to_json(self.encoder, cause)
+            request_id,
+            to_json(self.encoder, document),
+            xray_cause=to_json(self.encoder, cause),
+            invocation_id=invocation.invocation_id,
         )
         if fatal:
             raise _FatalHandlerError(document["errorType"])
-
-
-def _safe_str(exc: BaseException) -> str:
-    try:
-        return str(exc)
-    except Exception:
-        return f"<exception str() failed: {type(exc).__name__}>"
 
 
 def _user_frames(exc: BaseException, count: int) -> list[RawFrame]:
@@ -328,7 +312,22 @@ async def _report_init_error(
     await client.post_init_error(to_json(encoder, document), error_type=fault.error_type)
 
 
-async def serve_runtime_api(
+@attrs.frozen(kw_only=True)
+class PreparedRuntime:
+    """Everything :func:`run_prepared` needs, made by :func:`prepare_runtime_api`."""
+
+    settings: Settings
+    handler: Handler | None
+    init_error: RuntimeFault | None
+    encoder: ResultEncoder
+    error_log: _ErrorLog
+    current: _CurrentInvoke
+    environ: MutableMapping[str, str]
+    cwd: str
+    clock: Clock
+
+
+def prepare_runtime_api(
     handler_name: Handler | str,
     settings: Settings,
     *,
@@ -336,8 +335,8 @@ async def serve_runtime_api(
     cwd: str | None = None,
     clock: Clock = time.time_ns,
     stdout: TextIO | None = None,
-) -> int:
-    """Load ``handler_name`` and serve it through the Runtime API at ``settings.runtime_api``.
+) -> PreparedRuntime:
+    """Set up logging and import the handler, in awslambdaric's order; call outside trio.
 
     Args:
         handler_name: ``module.function`` (or ``pkg/module.function``), as for RPC mode, or
@@ -348,22 +347,13 @@ async def serve_runtime_api(
         cwd: the working directory for handler lookup and the X-Ray cause; ``os.getcwd()``.
         clock: Unix time in nanoseconds, for ``get_remaining_time_in_millis``.
         stdout: where log lines go; ``sys.stdout`` (made unbuffered) by default.
-
-    Returns:
-        The process exit status: 1 after an init error (once it is posted), after a failed
-        Runtime API call, or after a handler raised a ``BaseException`` that is not an
-        ``Exception``. It never returns otherwise.
     """
     environ = os.environ if environ is None else environ
     cwd = os.getcwd() if cwd is None else cwd
-    if not settings.runtime_api:
-        print("lambda-legacy: AWS_LAMBDA_RUNTIME_API is not set", file=sys.stderr)
-        return 1
     if stdout is None:
         make_stdout_unbuffered()
         stdout = sys.stdout
     encoder = make_encoder(environ.get("AWS_EXECUTION_ENV"))
-    client = RuntimeApiClient(settings.runtime_api, user_agent=USER_AGENT)
     current = _CurrentInvoke()
     sink = install_lambda_logging(
         settings,
@@ -372,26 +362,58 @@ async def serve_runtime_api(
         tenant_id_getter=lambda: current.tenant_id,
     )
     error_log = _ErrorLog(sink=sink, encoder=encoder, json_format=settings.log_format == "JSON")
-    try:
+    handler: Handler | None = None
+    init_error: RuntimeFault | None = None
+    if not isinstance(handler_name, str):
+        handler = handler_name
+    elif settings.runtime_api:  # without an API to report to, nothing is imported
         try:
-            handler = (
-                handler_name
-                if not isinstance(handler_name, str)
-                else resolve_handler(handler_name, settings.task_root, cwd)
-            )
+            handler = resolve_handler(handler_name, settings.task_root, cwd)
         except RuntimeFault as fault:
-            await _report_init_error(client, fault, error_log, encoder)
+            init_error = fault
+    return PreparedRuntime(
+        settings=settings,
+        handler=handler,
+        init_error=init_error,
+        encoder=encoder,
+        error_log=error_log,
+        current=current,
+        environ=environ,
+        cwd=cwd,
+        clock=clock,
+    )
+
+
+async def run_prepared(prepared: PreparedRuntime) -> int:
+    """Serve the prepared handler through the Runtime API at ``settings.runtime_api``.
+
+    Returns:
+        The process exit status: 1 after an init error (once it is posted), after a failed
+        Runtime API call, or after a handler raised a ``BaseException`` that is not an
+        ``Exception``. It never returns otherwise.
+    """
+    settings = prepared.settings
+    if not settings.runtime_api:
+        print("lambda-legacy: AWS_LAMBDA_RUNTIME_API is not set", file=sys.stderr)
+        return 1
+    client = RuntimeApiClient(settings.runtime_api, user_agent=USER_AGENT)
+    try:
+        if prepared.handler is None:
+            assert prepared.init_error is not None
+            await _report_init_error(
+                client, prepared.init_error, prepared.error_log, prepared.encoder
+            )
             return 1
         loop = _RuntimeLoop(
             client=client,
-            handler=handler,
+            handler=prepared.handler,
             settings=settings,
-            encoder=encoder,
-            error_log=error_log,
-            environ=environ,
-            cwd=cwd,
-            clock=clock,
-            current=current,
+            encoder=prepared.encoder,
+            error_log=prepared.error_log,
+            environ=prepared.environ,
+            cwd=prepared.cwd,
+            clock=prepared.clock,
+            current=prepared.current,
         )
         try:
             await loop.run()
@@ -404,3 +426,23 @@ async def serve_runtime_api(
         with trio.CancelScope(shield=True):
             await client.aclose()
     return 1  # pragma: no cover -- loop.run only ends by raising
+
+
+async def serve_runtime_api(
+    handler_name: Handler | str,
+    settings: Settings,
+    *,
+    environ: MutableMapping[str, str] | None = None,
+    cwd: str | None = None,
+    clock: Clock = time.time_ns,
+    stdout: TextIO | None = None,
+) -> int:
+    """:func:`prepare_runtime_api` then :func:`run_prepared`, in one call inside trio.
+
+    For callers already in trio (tests); the entry point prepares first, outside trio, so that
+    the handler's module is imported on the main thread with no event loop running.
+    """
+    prepared = prepare_runtime_api(
+        handler_name, settings, environ=environ, cwd=cwd, clock=clock, stdout=stdout
+    )
+    return await run_prepared(prepared)

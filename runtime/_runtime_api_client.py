@@ -28,7 +28,10 @@ result out), so the I/O skips what trio's stream methods add to every call:
 - A body that arrives in many reads is joined once, at the end.
 
 Header values go out as their UTF-8 bytes: h11 takes bytes as they are and would refuse
-non-ASCII text, which awslambdaric's X-Ray cause document may hold.
+non-ASCII text, which awslambdaric's X-Ray cause document may hold. Header values that come in are
+read as UTF-8 too, as awslambdaric's HTTP client reads them: a client context or Cognito identity
+with non-ASCII text arrives as that text. Bytes that are not UTF-8 survive as surrogate escapes
+(and go back out as the same bytes).
 
 A reused connection that the server has closed in the meantime fails before any response byte
 arrives; the request is then sent once more on a fresh connection. A failure on a fresh connection,
@@ -57,6 +60,8 @@ from ._socket_io import descriptor, receive_some, writev_now
 __all__ = [
     "API_VERSION",
     "ERROR_TYPE_HEADER",
+    "INVOCATION_ID_HEADER",
+    "MAX_XRAY_CAUSE_BYTES",
     "XRAY_CAUSE_HEADER",
     "Invocation",
     "RuntimeApiClient",
@@ -71,6 +76,12 @@ API_VERSION = "/2018-06-01"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
 #: awslambdaric's X-Ray cause document on ``invocation/<id>/error``.
 XRAY_CAUSE_HEADER = "Lambda-Runtime-Function-XRay-Error-Cause"
+#: A cause this long or longer is left out, as awslambdaric 4.2.2 leaves it out: a header over
+#: 1 MiB is refused (RIE drops the connection), and the error itself would be lost with it.
+MAX_XRAY_CAUSE_BYTES = 1024 * 1024
+#: The ``/next`` answer's invocation id, sent back on that invoke's result as awslambdaric does
+#: (Lambda uses it where one runtime serves invokes concurrently).
+INVOCATION_ID_HEADER = "Lambda-Runtime-Invocation-Id"
 
 #: The path of ``GET invocation/next``, below :data:`API_VERSION`.
 NEXT_PATH = "/runtime/invocation/next"
@@ -101,7 +112,8 @@ class RuntimeApiResponse:
 class Invocation:
     """One event from ``GET invocation/next``: the ``Lambda-Runtime-*`` headers and the body.
 
-    Absent headers are None, as awslambdaric's ``headers.get`` sees them.
+    Absent headers are None, as awslambdaric's ``headers.get`` sees them, and so are empty
+    ones: awslambdaric's HTTP client passes an empty header value on as None.
     """
 
     request_id: str
@@ -113,20 +125,26 @@ class Invocation:
     tenant_id: str | None
     content_type: str | None
     body: bytes
+    invocation_id: str | None = None
 
     @classmethod
     def from_response(cls, response: RuntimeApiResponse) -> Invocation:
         """Map the ``/next`` response headers onto the fields."""
         headers = response.headers
+
+        def header(name: str) -> str | None:
+            return headers.get(name) or None
+
         return cls(
             request_id=headers.get("lambda-runtime-aws-request-id", ""),
-            deadline_ms=headers.get("lambda-runtime-deadline-ms"),
-            invoked_function_arn=headers.get("lambda-runtime-invoked-function-arn"),
-            trace_id=headers.get("lambda-runtime-trace-id"),
-            client_context=headers.get("lambda-runtime-client-context"),
-            cognito_identity=headers.get("lambda-runtime-cognito-identity"),
-            tenant_id=headers.get("lambda-runtime-aws-tenant-id"),
-            content_type=headers.get("content-type"),
+            deadline_ms=header("lambda-runtime-deadline-ms"),
+            invoked_function_arn=header("lambda-runtime-invoked-function-arn"),
+            trace_id=header("lambda-runtime-trace-id"),
+            client_context=header("lambda-runtime-client-context"),
+            cognito_identity=header("lambda-runtime-cognito-identity"),
+            tenant_id=header("lambda-runtime-aws-tenant-id"),
+            content_type=header("content-type"),
+            invocation_id=header("lambda-runtime-invocation-id"),
             body=response.body,
         )
 
@@ -188,29 +206,43 @@ class RuntimeApiClient:
         response = await self._call("GET", target, request, b"", 200)
         return Invocation.from_response(response)
 
-    async def post_response(self, request_id: str, body: bytes, content_type: str) -> None:
+    async def post_response(
+        self, request_id: str, body: bytes, content_type: str, *, invocation_id: str | None = None
+    ) -> None:
         """``POST invocation/<id>/response`` with the handler's result.
+
+        ``invocation_id`` (the ``/next`` answer's) goes back as ``Lambda-Runtime-Invocation-Id``.
 
         Raises:
             RuntimeApiError: the status was not 202, or the connection failed.
         """
         path = f"/runtime/invocation/{request_id}/response"
-        await self._post(path, (("Content-Type", content_type),), body)
+        headers = [("Content-Type", content_type), *_invocation_id(invocation_id)]
+        await self._post(path, headers, body)
 
-    async def post_error(self, request_id: str, body: bytes, *, xray_cause: bytes | None) -> None:
+    async def post_error(
+        self,
+        request_id: str,
+        body: bytes,
+        *,
+        xray_cause: bytes | None,
+        invocation_id: str | None = None,
+    ) -> None:
         """``POST invocation/<id>/error`` with a JSON error body.
 
-        As awslambdaric 4.2.2 sends it: ``Content-Type: application/json`` and, when given,
-        ``Lambda-Runtime-Function-XRay-Error-Cause`` (its bytes as they are); no
-        ``Lambda-Runtime-Function-Error-Type`` (awslambdaric sends that header on ``init/error``
-        only).
+        As awslambdaric 4.2.2 sends it: ``Content-Type: application/json``,
+        ``Lambda-Runtime-Function-XRay-Error-Cause`` when given and shorter than
+        :data:`MAX_XRAY_CAUSE_BYTES` (its bytes as they are), and the invocation id as for
+        :meth:`post_response`; no ``Lambda-Runtime-Function-Error-Type`` (awslambdaric sends that
+        header on ``init/error`` only).
 
         Raises:
             RuntimeApiError: the status was not 202, or the connection failed.
         """
         headers: list[tuple[str, str | bytes]] = [("Content-Type", "application/json")]
-        if xray_cause:
+        if xray_cause and len(xray_cause) < MAX_XRAY_CAUSE_BYTES:
             headers.append((XRAY_CAUSE_HEADER, xray_cause))
+        headers.extend(_invocation_id(invocation_id))
         await self._post(f"/runtime/invocation/{request_id}/error", headers, body)
 
     async def post_init_error(self, body: bytes, *, error_type: str) -> None:
@@ -350,7 +382,8 @@ async def _read_response(sock: trio.socket.SocketType, conn: h11.Connection) -> 
         elif isinstance(event, h11.Response):
             status = event.status_code
             headers = {
-                name.decode("latin-1"): value.decode("latin-1") for name, value in event.headers
+                name.decode("latin-1"): value.decode("utf-8", "surrogateescape")
+                for name, value in event.headers
             }
         elif isinstance(event, h11.Data):
             chunks.append(event.data)  # joined once at the end, not copied one by one
@@ -365,4 +398,8 @@ async def _read_response(sock: trio.socket.SocketType, conn: h11.Connection) -> 
 
 
 def _utf8(value: str | bytes) -> bytes:
-    return value if isinstance(value, bytes) else value.encode()
+    return value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")
+
+
+def _invocation_id(invocation_id: str | None) -> list[tuple[str, str | bytes]]:
+    return [] if invocation_id is None else [(INVOCATION_ID_HEADER, invocation_id)]

@@ -71,7 +71,8 @@ class ScriptedApi:
         index = len(self.received)
         raw = bytearray()
         self.received.append(raw)
-        conn = h11.Connection(h11.SERVER)
+        # Heads up to 2 MiB: a runtime may send an X-Ray cause of up to 1 MiB, as RIE takes.
+        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=2 << 20)
         try:
             while True:
                 received = await self._request(stream, conn, raw)

@@ -251,7 +251,11 @@ async def serve_http(stream: trio.SocketStream, handle: object) -> None:
             status, reply_headers, body = await handle(  # type: ignore[operator]
                 request.method.decode(), request.target.decode(), headers, b"".join(chunks)
             )
-            reply_headers = [*reply_headers, ("Content-Length", str(len(body)))]
+            # Values as UTF-8, as RIE writes a client context with non-ASCII text.
+            reply_headers = [
+                *((name, value.encode()) for name, value in reply_headers),
+                ("Content-Length", str(len(body)).encode()),
+            ]
             head = conn.send(h11.Response(status_code=status, headers=reply_headers))
             framed = b"".join(conn.send_with_data_passthrough(h11.Data(data=body)) or ())
             await stream.send_all(head + framed + conn.send(h11.EndOfMessage()))

@@ -249,9 +249,11 @@ def test_async_handler_is_awaited_where_awslambdaric_cannot(
         ("compare_handlers.raises_value_error", [b'{"a": 1}', b"[1, 2]"], "ValueError"),
         ("compare_handlers.raises_custom", [b"{}"], "CustomError"),
         ("compare_handlers.raises_key_error", [b"{}"], "KeyError"),
+        # Its X-Ray cause is over 1 MiB: left out, or the error itself would be lost.
+        ("compare_handlers.raises_huge", [b"{}"], "ValueError"),
         ("compare_handlers.echo", [b"{not json", b""], "Runtime.UnmarshalError"),
     ],
-    ids=["not_serialisable", "value_error", "custom_exception", "key_error", "bad_event"],
+    ids=["not_serialisable", "value_error", "custom_exception", "key_error", "huge", "bad_event"],
 )
 def test_same_error_fields(
     emulator_kind: str, case: tuple[str, list[bytes], str], task_root: Path, tmp_path: Path
@@ -355,7 +357,7 @@ def test_same_init_errors(
 
 CLIENT_CONTEXT = {
     "client": {"installation_id": "inst-1", "app_title": "Demo", "app_version_code": "42"},
-    "custom": {"k": "v", "n": 3},
+    "custom": {"k": "v", "n": 3, "name": "caf\u00e9 \u2603"},  # UTF-8 in the header, not \u
     "env": {"platform": "test"},
     "w3c": {"traceparent": "00-abc-def-01", "baggage": 5},
 }
@@ -365,7 +367,9 @@ def _context_invokes() -> list[tuple[bytes, Mapping[str, str]]]:
     full = {
         # Passed on by the stand-in only: RIE drops the trace header.
         "X-Amzn-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8",
-        "X-Amz-Client-Context": base64.b64encode(json.dumps(CLIENT_CONTEXT).encode()).decode(),
+        "X-Amz-Client-Context": base64.b64encode(
+            json.dumps(CLIENT_CONTEXT, ensure_ascii=False).encode()
+        ).decode(),
         "X-Amz-Cognito-Identity": json.dumps(
             {"cognitoIdentityId": "id-1", "cognitoIdentityPoolId": "pool-1"}
         ),
@@ -403,6 +407,9 @@ def test_same_context(emulator_kind: str, task_root: Path, tmp_path: Path) -> No
     }
     assert first["w3c"] == {"traceparent": "00-abc-def-01"}  # non-string baggage dropped
     assert second["client_context"] is None
+    client_context = first["client_context"]
+    assert isinstance(client_context, dict)
+    assert client_context["custom"]["name"] == "caf\u00e9 \u2603"
 
 
 # --- logging ---------------------------------------------------------------------------------

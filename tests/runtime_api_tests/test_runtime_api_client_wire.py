@@ -24,7 +24,14 @@ from scripted_runtime_api import (
 )
 
 from runtime._runtime_api import serve_runtime_api
-from runtime._runtime_api_client import RuntimeApiClient, RuntimeApiError
+from runtime._runtime_api_client import (
+    MAX_XRAY_CAUSE_BYTES,
+    XRAY_CAUSE_HEADER,
+    Invocation,
+    RuntimeApiClient,
+    RuntimeApiError,
+    RuntimeApiResponse,
+)
 from runtime._settings import Settings
 
 NEXT = "/2018-06-01/runtime/invocation/next"
@@ -369,3 +376,91 @@ async def test_a_read_of_an_answer_already_there_yields_once() -> None:
             await server.aclose()
     assert received.startswith(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\n")
     assert b"POST /2018-06-01/runtime/invocation/r1/response HTTP/1.1\r\n" in received
+
+
+# --- what awslambdaric 4.2.2 sends and reads besides the body ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("size", "sent"), [(MAX_XRAY_CAUSE_BYTES - 1, True), (MAX_XRAY_CAUSE_BYTES, False)]
+)
+async def test_an_xray_cause_of_1_mib_or_more_is_left_out(size: int, sent: bool) -> None:
+    # RIE refuses a header that long and drops the connection: the error would be lost with it.
+    api = ScriptedApi()
+    cause = b"x" * size
+    async with scripted(api) as client:
+        first = await client.next_invocation()
+        await client.post_error(first.request_id, b"{}", xray_cause=cause)
+    header = api.seen[-1].headers.get(XRAY_CAUSE_HEADER.lower().encode())
+    assert header == (cause if sent else None)
+
+
+async def test_header_values_are_read_as_utf8() -> None:
+    text = '{"custom":{"name":"caf\u00e9 \u2603"}}'
+    headers = {
+        "Lambda-Runtime-Aws-Request-Id": "r1",
+        "Lambda-Runtime-Client-Context": text.encode(),
+        "Lambda-Runtime-Cognito-Identity": b'{"cognitoIdentityId":"\xc3\xa9"}',
+    }
+    api = ScriptedApi(events=[(headers, b"{}")])  # type: ignore[list-item]
+    async with scripted(api) as client:
+        invocation = await client.next_invocation()
+    assert invocation.client_context == text
+    assert invocation.cognito_identity == '{"cognitoIdentityId":"\u00e9"}'
+
+
+def test_empty_header_values_count_as_absent() -> None:
+    # awslambdaric's HTTP client hands an empty header value on as None.
+    names = [
+        "lambda-runtime-deadline-ms",
+        "lambda-runtime-invoked-function-arn",
+        "lambda-runtime-trace-id",
+        "lambda-runtime-client-context",
+        "lambda-runtime-cognito-identity",
+        "lambda-runtime-aws-tenant-id",
+        "lambda-runtime-invocation-id",
+        "content-type",
+    ]
+    headers = {"lambda-runtime-aws-request-id": "r1", **dict.fromkeys(names, "")}
+    response = RuntimeApiResponse(status=200, headers=headers, body=b"{}")
+    invocation = Invocation.from_response(response)
+    assert invocation.request_id == "r1"
+    assert [
+        invocation.deadline_ms,
+        invocation.invoked_function_arn,
+        invocation.trace_id,
+        invocation.client_context,
+        invocation.cognito_identity,
+        invocation.tenant_id,
+        invocation.invocation_id,
+        invocation.content_type,
+    ] == [None] * len(names)
+
+
+@pytest.mark.usefixtures("restore_logging")
+@pytest.mark.parametrize(("handler", "target"), [(echo, "response"), (refuse, "error")])
+async def test_the_invocation_id_goes_back_with_the_result(
+    handler: Callable[[object, object], object], target: str, tmp_path: Path
+) -> None:
+    events = [
+        ({"Lambda-Runtime-Aws-Request-Id": "r1", "Lambda-Runtime-Invocation-Id": "inv-9"}, b"{}"),
+        ({"Lambda-Runtime-Aws-Request-Id": "r2"}, b"{}"),
+    ]
+    api = ScriptedApi(events=events)
+    async with scripted_address(api) as address, trio.open_nursery() as nursery:
+
+        async def serve() -> None:
+            await serve_runtime_api(
+                handler,
+                Settings(runtime_api=address),
+                environ={},
+                cwd=str(tmp_path),
+                stdout=io.StringIO(),
+            )
+
+        nursery.start_soon(serve)
+        await api.drained.wait()
+        nursery.cancel_scope.cancel()
+    posts = [seen for seen in api.seen if seen.method == "POST"]
+    assert [seen.target.rsplit("/", 1)[1] for seen in posts] == [target, target]
+    assert [seen.headers.get(b"lambda-runtime-invocation-id") for seen in posts] == [b"inv-9", None]

@@ -63,6 +63,10 @@ def raises_custom(event: object, context: Context) -> object:
     raise CustomError("custom failure \u00e9")
 
 
+def raises_huge(event: object, context: Context) -> object:
+    raise ValueError("x" * 1_100_000)
+
+
 def raises_key_error(event: object, context: Context) -> object:
     table: dict[str, object] = {}
     return table["missing"]

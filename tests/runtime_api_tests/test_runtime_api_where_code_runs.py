@@ -1,0 +1,52 @@
+"""Runtime API mode runs the handler's module and a plain handler outside our trio run.
+
+Module code runs on the main thread before trio starts (awslambdaric's main thread: a signal
+handler can be set there); a plain handler runs in a worker thread, as in RPC mode, where its
+own ``asyncio.run`` sees asyncio and its own ``trio.run`` starts. Inside our trio run, sniffio
+would answer "trio" in the handler's asyncio loop and ``trio.run`` would refuse to nest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rie import EMULATOR_KINDS, HERE, emulator_command, running_emulator, runtime_command
+
+WHERE = HERE / "functions" / "where_code_runs.py"
+
+
+@pytest.fixture(params=EMULATOR_KINDS)
+def emulator_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    emulator_command(kind)  # skips when that emulator is not installed
+    return kind
+
+
+def _invoke_once(kind: str, handler: str, tmp_path: Path) -> object:
+    task_root = tmp_path / "task"
+    task_root.mkdir()
+    (task_root / WHERE.name).write_text(WHERE.read_text(encoding="utf-8"), encoding="utf-8")
+    with running_emulator(
+        kind, runtime_command("ours", handler), cwd=task_root, workdir=tmp_path
+    ) as emulator:
+        result = emulator.invoke(b"{}")
+    assert result.status == 200, result.body[:300]
+    return result.json()
+
+
+def test_module_code_runs_on_the_main_thread_with_no_loop_running(
+    emulator_kind: str, tmp_path: Path
+) -> None:
+    report = _invoke_once(emulator_kind, "where_code_runs.import_report", tmp_path)
+    assert report == {
+        "main_thread": True,
+        "asyncio_sees": "asyncio",
+        "trio_run": "ok",
+        "signal": "ok",
+    }
+
+
+def test_a_plain_handler_s_own_event_loops_work(emulator_kind: str, tmp_path: Path) -> None:
+    report = _invoke_once(emulator_kind, "where_code_runs.nested_loops", tmp_path)
+    assert report == {"asyncio_sees": "asyncio", "trio_run": "ok"}
