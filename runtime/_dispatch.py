@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, MutableMapping
@@ -47,14 +48,31 @@ __all__ = ["HandlerFunction", "error_response"]
 TRACE_ID_VARIABLE = "_X_AMZN_TRACE_ID"
 
 
+#: Surrogates that are not an escaped byte (gobrpc reads a non-UTF-8 byte as U+DC80..U+DCFF):
+#: gob cannot send them; Go turns such a rune into U+FFFD.
+_UNSENDABLE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+
+
+def _sendable(text: str) -> str:
+    """``text``, with each surrogate gob cannot send as U+FFFD (an exception's message may hold
+    one: JSON's ``"\\ud83d"`` decodes to a lone surrogate)."""
+    try:
+        text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return _UNSENDABLE_SURROGATE.sub("\ufffd", text)
+    return text
+
+
 def error_response(info: ErrorInfo) -> InvokeResponse:
     """The InvokeResponse carrying ``info`` as its error."""
     return InvokeResponse(
         error=InvokeResponse_Error(
-            message=info.message,
-            type=info.type,
+            message=_sendable(info.message),
+            type=_sendable(info.type),
             stack_trace=[
-                InvokeResponse_Error_StackFrame(path=f.path, line=f.line, label=f.label)
+                InvokeResponse_Error_StackFrame(
+                    path=_sendable(f.path), line=f.line, label=_sendable(f.label)
+                )
                 for f in info.stack_trace
             ]
             or None,

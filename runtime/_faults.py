@@ -34,6 +34,7 @@ __all__ = [
     "format_user_traceback",
     "runtime_api_error_body",
     "runtime_api_fault_body",
+    "safe_str",
 ]
 
 #: Go's limit: ``lambdaPanicResponse`` reads ``runtime.Callers`` into a 32-entry buffer.
@@ -86,12 +87,12 @@ def _raw_frames(tb: TracebackType | None) -> list[_RawFrame]:
     return frames
 
 
-def _safe_str(exc: BaseException) -> str:
+def safe_str(exc: BaseException) -> str:
+    """``str(exc)``, or what the traceback module prints when that raises."""
     try:
         return str(exc)
     except Exception:
-        # What the traceback module prints for an exception whose __str__ fails.
-        return f"<exception str() failed: {type(exc).__name__}>"
+        return "<exception str() failed>"
 
 
 def error_from_exception(exc: BaseException, tb: TracebackType | None) -> ErrorInfo:
@@ -113,7 +114,7 @@ def error_from_exception(exc: BaseException, tb: TracebackType | None) -> ErrorI
     raw = _raw_frames(tb)[-MAX_STACK_FRAMES:]
     frames = tuple(Frame(path=path, line=line, label=label) for path, line, label in reversed(raw))
     return ErrorInfo(
-        message=_safe_str(exc),
+        message=safe_str(exc),
         type=type(exc).__name__,
         stack_trace=frames,
         should_exit=not isinstance(exc, Exception) or isinstance(exc, MemoryError),

@@ -40,6 +40,7 @@ from gobrpc import (
     Call,
     ConnectionClosed,
     GoType,
+    LocalProtocolError,
     ServerConnection,
     TypeRegistry,
     struct_type,
@@ -157,6 +158,11 @@ class FunctionServer:
             if should_exit:
                 self.exit_status = 1
                 self._stop.set()
+        except LocalProtocolError as exc:
+            # A reply gob cannot encode: Go's server logs this line and closes the connection,
+            # and so does this one; every other connection goes on.
+            print(f"rpc: gob error encoding body: {exc}", file=sys.stderr)
+            await rpc.aclose()
         finally:
             self._in_flight -= 1
             if self._in_flight == 0 and self._idle is not None:
