@@ -11,7 +11,9 @@ re-implementing JSON:
   ``parse_constant``; a top-level number followed by ``.``, ``e`` or ``E`` is re-checked.
 - Go decodes a float out of float64 range (``1e400``) as an ``UnmarshalTypeError``, Python as
   ``inf``; ``parse_float`` rejects it. Integers stay exact Python ints (Go would use float64).
-- Go replaces lone UTF-16 surrogate escapes and invalid UTF-8 in strings with U+FFFD.
+- Go replaces lone UTF-16 surrogate escapes and invalid UTF-8 in strings with U+FFFD: one per
+  byte that does not decode (``utf8.DecodeRune``), where Python's ``replace`` writes one per
+  maximal bad sequence; an error handler of this module's does it Go's way.
 
 Whenever Python rejects the input, or its answer is in doubt, a port of Go's scanner
 (``encoding/json/scanner.go``) runs over the raw bytes. It decides validity and supplies Go's exact
@@ -19,11 +21,15 @@ error text (``invalid character 'n' looking for beginning of object key string``
 Decoder's ``EOF`` / ``unexpected EOF``. It is pure Python, so it runs only on those paths.
 
 On the way out, ``json.dumps`` output is fixed up to Go 1.19's bytes: U+2028/U+2029 escaped,
-``\\b``/``\\f`` written as ``\\u0008``/``\\u000c``, lone surrogates as ``\\ufffd``.
+``\\b``/``\\f`` written as ``\\u0008``/``\\u000c``, lone surrogates as ``\\ufffd``, and floats
+as Go's ``float64`` encoder writes them (``10.0`` as ``10``, ``1e-05`` as ``0.00001``, ``1e+16``
+as ``10000000000000000``, ``1e-07`` as ``1e-7``): the same shortest digits, Go's notation.
 """
 
 from __future__ import annotations
 
+import codecs
+import decimal
 import json
 import math
 import re
@@ -328,6 +334,18 @@ def _reject_constant(name: str) -> object:
     raise _GoRejectsError("SyntaxError", f"invalid character {_quote_char(ord(name[0]))} in value")
 
 
+def _go_replace(error: UnicodeError) -> tuple[str, int]:
+    """One U+FFFD per byte that does not decode, as Go's ``utf8.DecodeRune`` reads them."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return "\ufffd" * (error.end - error.start), error.end
+
+
+#: The error handler's registered name (``codecs`` names are process-wide: this one is ours).
+_GO_REPLACE = "lambda_legacy.go_replace"
+codecs.register_error(_GO_REPLACE, _go_replace)
+
+
 def _parse_float(text: str) -> float:
     value = float(text)
     if math.isinf(value):
@@ -383,7 +401,7 @@ def parse_json(data: bytes, *, whole_document: bool, numbers_as_float64: bool = 
     Raises:
         GoJSONError: Go would have failed; carries Go's error type name and message.
     """
-    text = data.decode("utf-8", "replace")  # Go turns invalid UTF-8 in strings into U+FFFD
+    text = data.decode("utf-8", _GO_REPLACE)  # Go turns invalid UTF-8 in strings into U+FFFD
     start = _skip_whitespace(text, 0)
     try:
         decoder = _FLOAT64_DECODER if numbers_as_float64 else _TYPED_DECODER
@@ -453,6 +471,41 @@ def _first_non_finite(value: object) -> float | None:
     return None
 
 
+def _contains_float(value: object) -> bool:
+    """Whether a float is among the values (not keys) of ``value``'s lists, tuples and dicts."""
+    pending, seen = [value], set()
+    while pending:
+        item = pending.pop()
+        if isinstance(item, float):
+            return True
+        if isinstance(item, (list, tuple, dict)) and id(item) not in seen:
+            seen.add(id(item))
+            pending.extend(item.values() if isinstance(item, dict) else item)
+    return False
+
+
+#: A JSON string (left alone) or a number (group 1) in the encoder's output.
+_STRING_OR_NUMBER = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|(-?[0-9]+(?:\.[0-9]+)?(?:e[-+]?[0-9]+)?)')
+
+#: Go writes a float64 whose magnitude is in [1e-6, 1e21) without an exponent (encode.go).
+_GO_FIXED_LOW, _GO_FIXED_HIGH = 1e-6, 1e21
+
+
+def _go_float(match: re.Match[str]) -> str:
+    """Go's text for the number Python wrote as ``match`` (its ``repr``: shortest digits)."""
+    token = match.group(1)
+    if token is None or ("." not in token and "e" not in token):
+        return match.group(0)  # a string, or an integer: Go writes those the same
+    value = float(token)
+    if value == 0.0:
+        return "-0" if math.copysign(1.0, value) < 0 else "0"
+    if _GO_FIXED_LOW <= abs(value) < _GO_FIXED_HIGH:
+        text = format(decimal.Decimal(token), "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    # Exponent form, as strconv's 'e' with Go's clean-up of a one-digit negative exponent.
+    return token.replace("e-0", "e-")
+
+
 def _go_float_text(value: float) -> str:
     """``strconv.FormatFloat(v, 'g', -1, 64)`` for the non-finite values."""
     if math.isnan(value):
@@ -482,6 +535,8 @@ def encode_result(value: object) -> bytes:
             message = f"json: unsupported value: {_go_float_text(bad)}"
             raise MarshalError(message, go_type="UnsupportedValueError") from exc
         raise MarshalError(f"Unable to marshal response: {exc}") from exc
+    if _contains_float(value):
+        text = _STRING_OR_NUMBER.sub(_go_float, text)
     if "\u2028" in text or "\u2029" in text:
         text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     if "\\b" in text or "\\f" in text:

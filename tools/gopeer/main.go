@@ -16,6 +16,10 @@
 //	    Decodes a gob stream on stdin into the Go type(s) of golden case NAME
 //	    (tools/internal/cases) and prints the VALUE JSON list (see gobdecode.go).
 //
+//	gopeer jsonfloat < bits
+//	    For each float64 (its bits in hex, one per line), the bytes encoding/json
+//	    writes for it (see jsonfloat.go).
+//
 // Build: cd tools && go build -o /tmp/gopeer ./gopeer
 package main
 
@@ -25,7 +29,7 @@ import (
 )
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: gopeer function|client|gobdecode [flags]  (gopeer SUBCOMMAND -h for flags)")
+	fmt.Fprintln(os.Stderr, "usage: gopeer function|client|gobdecode|jsonfloat [flags]  (gopeer SUBCOMMAND -h for flags)")
 	os.Exit(2)
 }
 
@@ -41,6 +45,8 @@ func main() {
 		os.Exit(runClient(args))
 	case "gobdecode":
 		os.Exit(runGobDecode(args))
+	case "jsonfloat":
+		os.Exit(runJSONFloat(args))
 	default:
 		usage()
 	}
