@@ -119,7 +119,10 @@ class JsonFormatter(logging.Formatter):
         # itself is left alone here so other handlers still see the original level.
         level = logging.getLevelName(min(50, max(0, record.levelno)) // 10 * 10)
         exception = _exception_parts(record)
-        message = record.msg if isinstance(record.msg, dict) else record.getMessage()
+        # A dict logged alone stays an object; with arguments it is a format string, as in
+        # awslambdaric (``isinstance(record.msg, dict) and not record.args``).
+        raw_dict = isinstance(record.msg, dict) and not record.args
+        message = record.msg if raw_dict else record.getMessage()
         result: dict[str, object] = {
             "timestamp": self.formatTime(record, self.datefmt),
             "level": level,
@@ -223,6 +226,13 @@ class _FlushingWriter:
 
     def flush(self) -> None:  # called after every invoke: not through __getattr__
         self.stream.flush()
+
+    # ``with sys.stdout:`` leaves the stream open, as with awslambdaric's ``Unbuffered``.
+    def __enter__(self) -> _FlushingWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.stream, name)

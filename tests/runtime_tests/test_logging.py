@@ -196,6 +196,15 @@ def test_json_dict_message_stays_an_object_and_odd_values_become_strings() -> No
     assert line["when"] == CREATED
 
 
+def test_json_dict_message_with_arguments_is_formatted() -> None:
+    # awslambdaric keeps a dict as an object only when there is nothing to format into it.
+    handler, stream = install(JSON_SETTINGS)
+    record = make_record({"a": "%s"})
+    record.args = ("x",)
+    handler.handle(record)
+    assert json.loads(stream.getvalue())["message"] == "{'a': 'x'}"
+
+
 @pytest.mark.parametrize(("level", "name"), [(25, "INFO"), (5, "NOTSET"), (60, "CRITICAL")])
 def test_json_custom_levels_round_down(level: int, name: str) -> None:
     handler, stream = install(JSON_SETTINGS)
@@ -236,6 +245,19 @@ def test_stdout_and_stderr_flush_after_every_write(monkeypatch: pytest.MonkeyPat
     assert out.flushes == 3  # print's text and newline, then writelines
     assert err.flushes == 1
     assert sys.stdout.tell() == len("one\nab")  # everything else is the wrapped stream's
+
+
+def test_with_stdout_leaves_it_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    # awslambdaric's Unbuffered makes ``with sys.stdout:`` do nothing; code that uses it works.
+    out = RecordingStream()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", RecordingStream())
+    make_stdout_unbuffered()
+    with sys.stdout as inside:
+        inside.write("in")
+    sys.stdout.write("after")
+    assert out.getvalue() == "inafter"
+    assert not out.closed
 
 
 def test_unbuffering_twice_wraps_once(monkeypatch: pytest.MonkeyPatch) -> None:
