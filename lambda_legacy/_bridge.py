@@ -50,14 +50,18 @@ _RESPONSE_CONTENT_TYPE = "application/json"
 def bridge_configuration(
     environ: Mapping[str, str], cwd: str, init_timeout: float = INIT_TIMEOUT_SECONDS
 ) -> FunctionConfiguration:
-    """The function's settings as the Runtime API sandbox gives them to the bootstrap."""
-    own = {k: v for k, v in environ.items() if k not in _HIDDEN_FROM_FUNCTION}
+    """The function's settings as the Runtime API sandbox gives them to the bootstrap.
+
+    The function inherits the sandbox's environment but for :data:`_HIDDEN_FROM_FUNCTION`, and
+    the go1.x variables (``AWS_EXECUTION_ENV=AWS_Lambda_go1.x``, ``_HANDLER``, ...) take the
+    place of the sandbox's own, as the go1.x runtime set them.
+    """
     memory = environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
     region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
     fields: dict[str, object] = {
         "timeout": MAX_FUNCTION_TIMEOUT_SECONDS,
         "init_timeout": init_timeout,
-        "environment": own,
+        "hidden": frozenset(_HIDDEN_FROM_FUNCTION),
         "working_directory": environ.get("LAMBDA_TASK_ROOT") or cwd,
     }
     if environ.get("AWS_LAMBDA_FUNCTION_NAME"):
@@ -150,12 +154,13 @@ async def run_bridge(
     """Serve events from the Runtime API at ``api_address`` with the executable ``command``.
 
     Returns only when the bridge must stop: an init failure (exit 1), SIGTERM (exit 0: the
-    function's process group is killed first), or a Runtime API failure (exit 1).
+    function's process group is killed first), SIGINT (exit 130, the same way), or a Runtime
+    API failure (exit 1).
     """
     configuration = bridge_configuration(environ, cwd, init_timeout)
     api = RuntimeApiClient(api_address)
     try:
-        with trio.open_signal_receiver(signal.SIGTERM) as signals:
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async with (
                 open_service(configuration, command=command, measure_memory=False) as service,
                 trio.open_nursery() as nursery,
@@ -163,17 +168,24 @@ async def run_bridge(
                 outcome: list[BridgeExit] = []
 
                 async def serve() -> None:
-                    outcome.append(await _serve_events(api, service))
+                    try:
+                        outcome.append(await _serve_events(api, service))
+                    except RuntimeApiError as exc:
+                        outcome.append(BridgeExit(1, str(exc)))
                     nursery.cancel_scope.cancel()
 
-                async def on_sigterm() -> None:
-                    async for _ in signals:
-                        outcome.append(BridgeExit(0, "SIGTERM"))
+                async def on_signal() -> None:
+                    async for number in signals:
+                        # Lambda's shutdown is SIGTERM: a clean end. Ctrl-C is 128 + SIGINT.
+                        stop = BridgeExit(0, "SIGTERM")
+                        if number != signal.SIGTERM:
+                            stop = BridgeExit(128 + number, signal.Signals(number).name)
+                        outcome.append(stop)
                         nursery.cancel_scope.cancel()
                         return
 
                 nursery.start_soon(serve)
-                nursery.start_soon(on_sigterm)
+                nursery.start_soon(on_signal)
         return outcome[0]
     except RuntimeApiError as exc:
         return BridgeExit(1, str(exc))

@@ -3,7 +3,7 @@
 Used as the ``bootstrap`` of a provided.al2 / provided.al2023 function: it reads events from the
 Runtime API at ``AWS_LAMBDA_RUNTIME_API`` and serves them with the executable over go1.x's
 net/rpc (see :mod:`lambda_legacy._bridge`). Exit status 1 after an init failure or a Runtime API
-failure, 0 after SIGTERM, 2 for usage errors.
+failure, 0 after SIGTERM, 130 after SIGINT, 2 for usage errors.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import sys
 import trio
 
 from lambda_legacy._bridge import INIT_TIMEOUT_SECONDS, run_bridge, runtime_api_address
+from lambda_legacy._cli_args import positive_seconds
 
 __all__ = ["add_parser"]
 
@@ -27,7 +28,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     bridge.add_argument(
         "--init-timeout",
-        type=float,
+        type=positive_seconds,
         default=INIT_TIMEOUT_SECONDS,
         help=f"seconds for the executable to answer Ping (default {INIT_TIMEOUT_SECONDS:g})",
     )

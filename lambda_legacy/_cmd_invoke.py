@@ -7,7 +7,8 @@ sees: ``_LAMBDA_SERVER_PORT`` (a free port), ``_HANDLER``, ``AWS_LAMBDA_FUNCTION
 ``AWS_REGION``, ``AWS_DEFAULT_REGION``, ``AWS_EXECUTION_ENV``, ``TZ=:UTC``, ``LANG``, then the
 ``--env`` variables. With ``--port`` a running function is invoked and nothing is started.
 
-One event (``--event``): the payload goes to stdout; on failure the error JSON the caller would
+One event (``--event``; an empty one is sent as ``{}``, as Lambda sends an invoke without a
+payload): the payload goes to stdout; on failure the error JSON the caller would
 see goes to stderr as the last line, after a sentence saying what went wrong if the platform (not
 the function) gave up. Exit status 0, or 1 for any failed invoke, 2 for bad usage.
 
@@ -19,14 +20,17 @@ started is Runtime.InvalidEntrypoint; a function that does not answer Ping withi
 ShouldExit (an aws-lambda-go panic) the next event gets a fresh process.
 
 Several events (``--events``, JSON lines): each is invoked in turn on one warm process, as Lambda
-reuses an instance. stdout gets one line per event: the payload, or the error JSON for a failed
+reuses an instance. stdout gets each event's answer followed by a newline: the payload as the
+function wrote it (one line unless it holds newlines itself), or the error JSON for a failed
 invoke. stderr gets Lambda's ``START``/``END``/``REPORT`` lines around each invoke (``Init
 Duration`` on cold starts; ``Max Memory Used`` is the peak RSS, ``VmHWM``, of the process group
 leader, left out when unknown, as for a function we did not start). Exit status 1 if any invoke
 failed.
 
 The function's own stdout and stderr always go to our stderr, so stdout stays clean for pipes.
-SIGTERM or SIGHUP ends the function's process group and exits with 128 + the signal number.
+SIGTERM, SIGHUP or SIGINT ends the function's process group and exits with 128 + the signal
+number, also while ``--events -`` waits for its next line. A reader of stdout that goes away ends
+the command with status 1 (the function is ended the same way).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from collections.abc import AsyncIterator
 
 import trio
 
+from ._cli_args import positive_seconds
 from ._invocation import Invocation
 from ._service import (
     DEFAULT_INIT_TIMEOUT,
@@ -55,10 +60,12 @@ from ._service_errors import timed_out_log_line
 __all__ = ["add_parser", "report_line"]
 
 _PROG = "lambda-legacy invoke"
-#: Signals that end the command cleanly: the function's process group is killed first. (SIGINT
-#: does the same through KeyboardInterrupt; SIGKILL leaves the function running, as it would
-#: leave any supervisor's children.)
-_STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+#: Signals that end the command cleanly: the function's process group is killed first. (SIGKILL
+#: leaves the function running, as it would leave any supervisor's children.)
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+#: The event of an invoke without one: Lambda hands such a function ``{}``.
+_NO_EVENT = b"{}"
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -77,11 +84,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--events", metavar="FILE", help="JSON lines, one event per line (- for stdin)"
     )
     invoke.add_argument(
-        "--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per invoke (default 3)"
+        "--timeout",
+        type=positive_seconds,
+        default=DEFAULT_TIMEOUT,
+        help="seconds per invoke (default 3)",
     )
     invoke.add_argument(
         "--init-timeout",
-        type=float,
+        type=positive_seconds,
         default=DEFAULT_INIT_TIMEOUT,
         help="seconds from start until Function.Ping is answered (default 10)",
     )
@@ -119,10 +129,6 @@ def run(args: argparse.Namespace) -> int:
         if not sep or not name:
             return _usage(f"--env wants NAME=VALUE, got {item!r}")
         environment[name] = value
-    for option in ("timeout", "init_timeout"):
-        value = getattr(args, option)
-        if not (value > 0 and math.isfinite(value)):
-            return _usage(f"--{option.replace('_', '-')} must be a positive number of seconds")
     configuration = FunctionConfiguration(
         function_name=args.name,
         memory_size=args.memory,
@@ -130,22 +136,31 @@ def run(args: argparse.Namespace) -> int:
         init_timeout=args.init_timeout,
         environment=environment,
     )
+    # Read before trio runs: a read that blocks there could not be interrupted by a signal.
     try:
-        return trio.run(_main, args, configuration)
+        source = _events_source(args.events) if args.events is not None else _read_event(args.event)
     except OSError as exc:
         print(f"{_PROG}: {exc}", file=sys.stderr)
         return 2
+    return trio.run(_main, args, configuration, source)
 
 
 def _read_event(event: str | None) -> bytes:
     if event is None:
-        return b"{}"
+        return _NO_EVENT
     if event == "-":
-        return sys.stdin.buffer.read()
-    if os.path.isfile(event):
+        payload = sys.stdin.buffer.read()
+    elif os.path.isfile(event):
         with open(event, "rb") as f:
-            return f.read()
-    return event.encode()
+            payload = f.read()
+    else:
+        payload = event.encode()
+    return payload or _NO_EVENT
+
+
+def _events_source(name: str) -> int:
+    """The descriptor ``--events`` lines come from; :func:`_lines` closes a file's when done."""
+    return sys.stdin.fileno() if name == "-" else os.open(name, os.O_RDONLY)
 
 
 def _invocation(args: argparse.Namespace, payload: bytes) -> Invocation:
@@ -157,27 +172,54 @@ def _invocation(args: argparse.Namespace, payload: bytes) -> Invocation:
     )
 
 
-async def _lines(source: str) -> AsyncIterator[bytes]:
-    stream = (
-        trio.wrap_file(sys.stdin.buffer) if source == "-" else await trio.open_file(source, "rb")
-    )
+#: How much of ``--events`` input one read takes.
+_READ_SIZE = 1 << 16
+
+
+async def _lines(fd: int) -> AsyncIterator[bytes]:
+    """The non-blank lines read from ``fd``.
+
+    Each read runs in a thread that a signal's cancel abandons, on the bare descriptor: a thread
+    left blocked inside ``sys.stdin.buffer`` would hold its lock and abort the interpreter's
+    shutdown.
+    """
+    pending = bytearray()
     try:
-        async for line in stream:
-            if line.strip():
-                yield line.rstrip(b"\r\n")
+        while chunk := await trio.to_thread.run_sync(
+            os.read, fd, _READ_SIZE, abandon_on_cancel=True
+        ):
+            start = len(pending)
+            pending += chunk
+            end = pending.find(b"\n", start)
+            while end >= 0:
+                line = bytes(pending[:end]).rstrip(b"\r")
+                del pending[: end + 1]
+                if line.strip():
+                    yield line
+                end = pending.find(b"\n")
+        if pending.strip():
+            yield bytes(pending).rstrip(b"\r")
     finally:
-        if source != "-":
-            await stream.aclose()
+        if fd != sys.stdin.fileno():
+            os.close(fd)
 
 
-async def _main(args: argparse.Namespace, configuration: FunctionConfiguration) -> int:
-    """Invoke, unless SIGTERM or SIGHUP comes first: then end the function and exit 128 + N."""
+async def _main(
+    args: argparse.Namespace, configuration: FunctionConfiguration, source: bytes | int
+) -> int:
+    """Invoke, unless a stop signal comes first: then end the function and exit 128 + N."""
     status: list[int] = []
     with trio.open_signal_receiver(*_STOP_SIGNALS) as signals:
         async with trio.open_nursery() as nursery:
 
             async def invoke() -> None:
-                status.append(await _invoke_all(args, configuration))
+                try:
+                    status.append(await _invoke_all(args, configuration, source))
+                except BrokenPipeError:
+                    # Whoever read stdout went away (``| head -1``): stop, without a traceback
+                    # now or a second failed flush at exit.
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                    status.append(1)
                 nursery.cancel_scope.cancel()
 
             async def stop() -> None:
@@ -191,12 +233,14 @@ async def _main(args: argparse.Namespace, configuration: FunctionConfiguration) 
     return status[0]
 
 
-async def _invoke_all(args: argparse.Namespace, configuration: FunctionConfiguration) -> int:
+async def _invoke_all(
+    args: argparse.Namespace, configuration: FunctionConfiguration, source: bytes | int
+) -> int:
     async with open_service(configuration, command=args.command, port=args.port) as service:
-        if args.events is None:
-            return await _invoke_one(service, _invocation(args, _read_event(args.event)))
+        if isinstance(source, bytes):
+            return await _invoke_one(service, _invocation(args, source))
         status = 0
-        async for line in _lines(args.events):
+        async for line in _lines(source):
             if not await _invoke_logged(service, _invocation(args, line)):
                 status = 1
         return status

@@ -40,7 +40,7 @@ from contextlib import asynccontextmanager, contextmanager
 import attrs
 import trio
 
-from gobrpc import FIRST_USER_ID_LEGACY, RemoteCallError, TypeRegistry
+from gobrpc import FIRST_USER_ID_LEGACY, Limits, RemoteCallError, TypeRegistry
 from runtime._client import FunctionClient, dial_function, free_port, open_client
 from runtime._errors import InvokeFailed
 from runtime._messages import InvokeResponse
@@ -68,6 +68,11 @@ __all__ = [
     "function_environment",
     "open_service",
 ]
+
+#: What a function's replies may hold. Lambda refuses responses over 6 MiB, and reports them as
+#: ``Function.ResponseSizeTooLarge`` (the function stays up); reading replies up to 32 MiB lets
+#: this service report them the same way instead of as a broken conversation.
+_REPLY_LIMITS = Limits(max_message_size=32 * 1024 * 1024, max_elements=32 * 1024 * 1024)
 
 #: Lambda's default function timeout, in seconds.
 DEFAULT_TIMEOUT = 3.0
@@ -97,6 +102,9 @@ class FunctionConfiguration:
         region: ``AWS_REGION`` and ``AWS_DEFAULT_REGION``, and the ARN's region.
         account_id: the ARN's account.
         working_directory: where the function runs and ``LAMBDA_TASK_ROOT``; None means ours.
+        hidden: variables of our own environment the function must not inherit (the bridge
+            hides ``AWS_LAMBDA_RUNTIME_API``, which would make a modern aws-lambda-go leave
+            go1.x's protocol and compete with the bridge for events).
     """
 
     function_name: str = DEFAULT_FUNCTION_NAME
@@ -108,6 +116,7 @@ class FunctionConfiguration:
     region: str = DEFAULT_REGION
     account_id: str = DEFAULT_ACCOUNT_ID
     working_directory: str | None = None
+    hidden: frozenset[str] = frozenset()
 
     @property
     def function_arn(self) -> str:
@@ -172,12 +181,13 @@ def function_environment(
 ) -> dict[str, str]:
     """The environment a go1.x function is started with.
 
-    ``inherited`` (our own environment, so ``PATH`` and virtualenvs keep working) comes first, then
-    the variables the go1.x sandbox sets (PROTOCOL.md section 1), then the function's own.
+    ``inherited`` (our own environment, so ``PATH`` and virtualenvs keep working, less the
+    configuration's ``hidden`` names) comes first, then the variables the go1.x sandbox sets
+    (PROTOCOL.md section 1), then the function's own.
     """
     stamp = time.time() if now is None else now
     name = configuration.function_name
-    env = dict(inherited)
+    env = {key: value for key, value in inherited.items() if key not in configuration.hidden}
     env.update(
         {
             "_LAMBDA_SERVER_PORT": str(port),
@@ -331,8 +341,15 @@ class FunctionService:
     async def invoke(self, invocation: Invocation) -> InvokeOutcome:
         """Send one event, starting a fresh instance first if there is none.
 
-        Never raises for the function's failures: they come back in the outcome.
+        Never raises for the function's failures: they come back in the outcome. An event over
+        Lambda's 6 MiB is refused before anything is started or sent, as Lambda refuses it.
         """
+        if len(invocation.payload) > errors.MAX_REQUEST_PAYLOAD:
+            return InvokeOutcome(
+                request_id=invocation.request_id,
+                error=errors.request_too_large(),
+                detail=f"the event is {len(invocation.payload)} bytes, over Lambda's limit",
+            )
         started = await self._ensure_instance(invocation.request_id)
         if isinstance(started, InitFailure):
             return InvokeOutcome(
@@ -399,6 +416,9 @@ class FunctionService:
                 instance.sample_memory()
             outcome = attrs.evolve(outcome, max_memory_kib=instance.max_memory_kib)
             if response.error is None:
+                size = len(response.payload)
+                if size > errors.MAX_RESPONSE_PAYLOAD:
+                    return attrs.evolve(outcome, error=errors.response_too_large(size))
                 return attrs.evolve(outcome, payload=response.payload)
             error = FunctionError.from_response(response.error)
             if error.should_exit:
@@ -524,7 +544,7 @@ class FunctionService:
         ) as scope:
             stream = await dial_function(instance.port, host=_HOST)
             stage = f"the function accepted a connection on {address} but never answered Ping"
-            async with open_client(stream, registry=self.registry) as client:
+            async with open_client(stream, registry=self.registry, limits=_REPLY_LIMITS) as client:
                 try:
                     await client.ping_until_answered()
                 except trio.BrokenResourceError as exc:

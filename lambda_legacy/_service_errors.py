@@ -186,6 +186,31 @@ def timed_out_log_line(request_id: str, elapsed: float, now: float | None = None
     return f"{when} {request_id} Task timed out after {elapsed:.2f} seconds"
 
 
+#: Lambda's limit on a synchronous invoke's event, and on its response (6 MiB + 100 bytes: the
+#: number Lambda's error message gives).
+MAX_REQUEST_PAYLOAD = 6 * 1024 * 1024
+MAX_RESPONSE_PAYLOAD = 6 * 1024 * 1024 + 100
+
+
+def request_too_large() -> FunctionError:
+    """An event over :data:`MAX_REQUEST_PAYLOAD`: Lambda refuses the invoke, the function never
+    sees it."""
+    return FunctionError(
+        message=f"Request must be smaller than {MAX_REQUEST_PAYLOAD} bytes for the "
+        "InvokeFunction operation",
+        type="RequestEntityTooLargeException",
+    )
+
+
+def response_too_large(size: int) -> FunctionError:
+    """A response over :data:`MAX_RESPONSE_PAYLOAD`: Lambda's ``Function.ResponseSizeTooLarge``."""
+    return FunctionError(
+        message=f"Response payload size ({size} bytes) exceeded maximum allowed payload size "
+        f"({MAX_RESPONSE_PAYLOAD} bytes).",
+        type="Function.ResponseSizeTooLarge",
+    )
+
+
 def broken_connection(request_id: str, reason: str) -> FunctionError:
     """A live process broke the RPC conversation; ``reason`` is the Go client's error text."""
     return FunctionError(message=_prefix(request_id) + reason)

@@ -26,12 +26,14 @@ from contextlib import asynccontextmanager
 import trio
 
 from gobrpc import (
+    DEFAULT_LIMITS,
     FIRST_USER_ID_LEGACY,
     CallFailed,
     ClientConnection,
     ConnectionClosed,
     ErrorReply,
     GoType,
+    Limits,
     RemoteCallError,
     Reply,
     TypeRegistry,
@@ -241,15 +243,20 @@ def _connected_to_itself(sock: trio.socket.SocketType) -> bool:
 
 @asynccontextmanager
 async def open_client(
-    stream: trio.abc.Stream, *, registry: TypeRegistry | None = None
+    stream: trio.abc.Stream,
+    *,
+    registry: TypeRegistry | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> AsyncIterator[FunctionClient]:
     """A :class:`FunctionClient` over ``stream``, for the duration of the block.
 
     ``registry`` is the caller's process-wide type table (Go's service has one per process, shared
-    by all its connections); a fresh one numbering from 65 if omitted. The stream is closed on
-    exit, and calls still waiting fail with ``connection is shut down``.
+    by all its connections); a fresh one numbering from 65 if omitted. ``limits`` bound what the
+    replies may hold. The stream is closed on exit, and calls still waiting fail with
+    ``connection is shut down``.
     """
-    rpc = RpcStream(stream, ClientConnection(registry or TypeRegistry(FIRST_USER_ID_LEGACY)))
+    connection = ClientConnection(registry or TypeRegistry(FIRST_USER_ID_LEGACY), limits)
+    rpc = RpcStream(stream, connection)
     client = FunctionClient(rpc)
     try:
         yield client

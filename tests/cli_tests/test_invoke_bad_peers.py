@@ -108,7 +108,10 @@ def test_a_command_not_on_path_is_worded_as_go_words_it() -> None:
         (["--port", "1", "--", "true"], "give --port P or -- EXECUTABLE"),
         ([], "give --port P or -- EXECUTABLE"),
         (["--env", "NOEQUALS", "--", "true"], "--env wants NAME=VALUE"),
-        (["--timeout", "0", "--", "true"], "--timeout must be a positive number"),
+        (["--timeout", "0", "--", "true"], "argument --timeout: must be a positive number"),
+        (["--timeout", "nan", "--", "true"], "argument --timeout: must be a positive number"),
+        (["--init-timeout", "-1", "--", "true"], "argument --init-timeout: must be a positive"),
+        (["--events", "/no/such/events.jsonl", "--", "true"], "No such file or directory"),
         (["--event", "{}", "--events", "-", "--", "true"], "not allowed with argument"),
     ],
 )

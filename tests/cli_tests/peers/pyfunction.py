@@ -92,3 +92,8 @@ def context(event: object, context: LambdaContext) -> dict[str, object]:
         "log_group_name": context.log_group_name,
         "log_stream_name": context.log_stream_name,
     }
+
+
+def sized(event: dict[str, Any], context: LambdaContext) -> bytes:
+    """A JSON string of exactly ``event["bytes"]`` bytes (no Go twin: only the size matters)."""
+    return b'"' + b"x" * (int(event["bytes"]) - 2) + b'"'

@@ -1,0 +1,182 @@
+"""``lambda-legacy invoke`` at Lambda's payload limits, with empty events, and when told to stop.
+
+Lambda refuses an event over 6 MiB before any function sees it, reports a response over
+6 MiB + 100 bytes as ``Function.ResponseSizeTooLarge`` (the function stays up), and hands a
+function ``{}`` for an invoke without a payload. A stop signal ends the function's process group
+and the command with 128 + N, also while ``--events -`` waits for its next line; a reader of
+stdout that goes away ends the command with status 1, without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from cli_runner import CLI, HANG_LIMIT, ROOT, run_cli
+from go_peer import gopeer
+from process_checks import gone
+
+PEERS = Path(__file__).resolve().parent / "peers"
+PYTHON_OPTIONS = ["--init-timeout", "30", "--env", f"LAMBDA_TASK_ROOT={PEERS}"]
+#: A signalled command must be gone well within this.
+STOP_LIMIT_S = 20.0
+
+MAX_REQUEST = 6 * 1024 * 1024
+MAX_RESPONSE = MAX_REQUEST + 100
+
+
+def _error(line: str) -> dict[str, object]:
+    error = json.loads(line)
+    assert isinstance(error, dict)
+    return error
+
+
+def test_an_empty_event_reaches_the_function_as_an_empty_object() -> None:
+    go = [str(gopeer()), "function", "--handler", "echo"]
+    result = run_cli(["invoke", "--event", "-", "--", *go], stdin="")
+    assert (result.returncode, result.stdout) == (0, "{}\n"), result.stderr
+
+
+def _event_of(size: int) -> str:
+    event = '{"s": "' + "x" * (size - 9) + '"}'
+    assert len(event) == size
+    return event
+
+
+def test_an_event_over_6_mib_is_refused_and_nothing_is_started() -> None:
+    # `false` would fail as Runtime.ExitError if it were started at all.
+    result = run_cli(["invoke", "--event", "-", "--", "false"], stdin=_event_of(MAX_REQUEST + 1))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert _error(result.stderr.strip().splitlines()[-1]) == {
+        "errorMessage": f"Request must be smaller than {MAX_REQUEST} bytes for the InvokeFunction "
+        "operation",
+        "errorType": "RequestEntityTooLargeException",
+    }
+
+
+def test_an_event_of_exactly_6_mib_is_sent() -> None:
+    go = [str(gopeer()), "function", "--handler", "echo"]
+    event = _event_of(MAX_REQUEST)
+    result = run_cli(["invoke", "--event", "-", "--", *go], stdin=event)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout == event.replace(" ", "", 1) + "\n"  # Go compacts the JSON it echoes
+
+
+def test_responses_over_the_limit_are_function_response_size_too_large() -> None:
+    sizes = [MAX_RESPONSE, MAX_RESPONSE + 1, 9_000_000, 10]  # 9 MB is past gob's default frame
+    events = "".join(json.dumps({"bytes": size}) + "\n" for size in sizes)
+    result = run_cli(
+        ["invoke", *PYTHON_OPTIONS, "--events", "-", "--", *CLI, "serve", "pyfunction.sized"],
+        stdin=events,
+    )
+    assert result.returncode == 1, result.stderr
+    first, second, third, fourth = result.stdout.splitlines()
+    assert len(first) == MAX_RESPONSE
+    for line, size in ((second, MAX_RESPONSE + 1), (third, 9_000_000)):
+        assert _error(line) == {
+            "errorMessage": f"Response payload size ({size} bytes) exceeded maximum allowed "
+            "payload size (6291556 bytes).",
+            "errorType": "Function.ResponseSizeTooLarge",
+        }
+    assert fourth == '"' + "x" * 8 + '"'
+    # One warm process served them all: only the first REPORT line has an Init Duration.
+    assert len(re.findall(r"Init Duration", result.stderr)) == 1
+
+
+def _stopped(process: subprocess.Popen[str], number: int) -> tuple[int, str]:
+    """Send ``number``; the exit status and stderr. A command still running after
+    :data:`STOP_LIMIT_S` is killed and fails the test (it would otherwise hang it)."""
+    process.send_signal(number)
+    try:
+        status = process.wait(STOP_LIMIT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        pytest.fail(f"still running {STOP_LIMIT_S} s after signal {number}")
+    _, err = process.communicate()
+    return status, err
+
+
+def _started_with_a_sleeping_function(
+    *options: str, stdin: int | None = None
+) -> tuple[subprocess.Popen[str], list[int]]:
+    """``invoke`` with Go's script function sleeping in a 60 s invoke that spawned a child;
+    the function's pid and its child's, from its ``pids`` line."""
+    event = '{"action": "sleep", "ms": 60000, "spawn": true}'
+    command = [*CLI, "invoke", "--timeout", "90", *options, "--event", event]
+    process = subprocess.Popen(
+        [*command, "--", str(gopeer()), "function", "--handler", "script"],
+        cwd=ROOT,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    line = process.stderr.readline()
+    assert line.startswith("pids "), line
+    return process, [int(pid) for pid in line.split()[1:]]
+
+
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_signal_ends_the_function_and_exits_128_plus_n(number: signal.Signals) -> None:
+    process, pids = _started_with_a_sleeping_function()
+    with process:
+        status, err = _stopped(process, number)
+    assert status == 128 + number
+    assert "Traceback" not in err, err
+    deadline = time.monotonic() + STOP_LIMIT_S
+    while not all(gone(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(gone(pid) for pid in pids)
+
+
+def test_sigterm_ends_events_waiting_for_their_next_line() -> None:
+    go = [str(gopeer()), "function", "--handler", "script"]
+    read_end, write_end = os.pipe()
+    process = subprocess.Popen(
+        [*CLI, "invoke", "--events", "-", "--", *go],
+        cwd=ROOT,
+        stdin=read_end,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(read_end)
+    try:
+        with process:
+            os.write(write_end, b'{"action": "echo"}\n')
+            assert process.stdout is not None
+            assert process.stdout.readline() == '{"action":"echo"}\n'
+            # stdin stays open: the next line never comes
+            status, err = _stopped(process, signal.SIGTERM)
+    finally:
+        os.close(write_end)
+    assert status == 128 + signal.SIGTERM
+    assert "Traceback" not in err, err
+
+
+def test_a_reader_that_goes_away_ends_the_command_with_status_1() -> None:
+    go = [str(gopeer()), "function", "--handler", "echo"]
+    events = b'{"line": "' + b"x" * 1000 + b'"}\n'
+    read_end, write_end = os.pipe()
+    with subprocess.Popen(
+        [*CLI, "invoke", "--events", "-", "--", *go],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+    ) as process:
+        os.close(write_end)
+        os.close(read_end)  # nobody reads stdout any more: the first write fails with EPIPE
+        assert process.stdin is not None
+        _, err = process.communicate(events * 200, timeout=HANG_LIMIT)
+    assert process.returncode == 1
+    assert b"Traceback" not in err, err.decode()[-2000:]
