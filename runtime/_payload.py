@@ -23,7 +23,8 @@ Decoder's ``EOF`` / ``unexpected EOF``. It is pure Python, so it runs only on th
 On the way out, ``json.dumps`` output is fixed up to Go 1.19's bytes: U+2028/U+2029 escaped,
 ``\\b``/``\\f`` written as ``\\u0008``/``\\u000c``, lone surrogates as ``\\ufffd``, and floats
 as Go's ``float64`` encoder writes them (``10.0`` as ``10``, ``1e-05`` as ``0.00001``, ``1e+16``
-as ``10000000000000000``, ``1e-07`` as ``1e-7``): the same shortest digits, Go's notation.
+as ``10000000000000000``, ``1e-07`` as ``1e-7``): the same shortest digits, Go's notation. A
+``Decimal`` (boto3's DynamoDB numbers) is written as the ``float64`` a Go function would have held.
 """
 
 from __future__ import annotations
@@ -445,7 +446,17 @@ def decode_event(payload: bytes) -> object:
 
 # --- encoding ---------------------------------------------------------------------------------
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+def _as_go_number(value: object) -> object:
+    """A ``Decimal`` (what boto3 reads DynamoDB numbers as) is written as the ``float64`` a Go
+    function would have held; anything else JSON cannot hold keeps the stdlib's error text."""
+    if isinstance(value, decimal.Decimal):
+        return float(value) if not value.is_snan() else math.nan
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_as_go_number
+)
 _ESCAPE_SEQUENCE = re.compile(r"\\(.)", re.DOTALL)
 _GO_119_ESCAPES = {"b": "\\u0008", "f": "\\u000c"}
 
@@ -459,7 +470,10 @@ def _first_non_finite(value: object) -> float | None:
     pending, seen = [value], set()
     while pending:
         item = pending.pop()
-        if isinstance(item, float):
+        if isinstance(item, decimal.Decimal):
+            if not item.is_finite():
+                return math.nan if item.is_nan() else float(item)
+        elif isinstance(item, float):
             if not math.isfinite(item):
                 return item
         elif isinstance(item, (list, tuple, dict)) and id(item) not in seen:
@@ -472,11 +486,12 @@ def _first_non_finite(value: object) -> float | None:
 
 
 def _contains_float(value: object) -> bool:
-    """Whether a float is among the values (not keys) of ``value``'s lists, tuples and dicts."""
+    """Whether a float (or a ``Decimal``, written as one) is among the values (not keys) of
+    ``value``'s lists, tuples and dicts."""
     pending, seen = [value], set()
     while pending:
         item = pending.pop()
-        if isinstance(item, float):
+        if isinstance(item, (float, decimal.Decimal)):
             return True
         if isinstance(item, (list, tuple, dict)) and id(item) not in seen:
             seen.add(id(item))

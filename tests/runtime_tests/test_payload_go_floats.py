@@ -6,14 +6,17 @@ given (by its bits, so nothing is lost on the way). One Go process checks every 
 
 from __future__ import annotations
 
+import decimal
 import math
 import struct
 import subprocess
 
+import pytest
 from go_peer import gopeer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from runtime._errors import MarshalError
 from runtime._payload import encode_result
 
 #: Where Go's notation changes (1e-6 and 1e21), the one-digit exponents it rewrites, signed
@@ -88,4 +91,25 @@ def test_floats_inside_values_are_rewritten_and_strings_are_not() -> None:
     value = {"price": 10.0, "text": '1.0 and 1e-07 "quoted" 2.50', "list": [1, 2.0, -0.0, 1e-7]}
     assert encode_result(value) == (
         b'{"price":10,"text":"1.0 and 1e-07 \\"quoted\\" 2.50","list":[1,2,-0,1e-7]}'
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=200))
+def test_decimals_are_written_as_the_float64_go_would_hold(values: list[float]) -> None:
+    # boto3 reads DynamoDB numbers as Decimal; a Go function would have read them as float64.
+    decimals = [decimal.Decimal(repr(v)) for v in values]
+    assert [encode_result(d) for d in decimals] == _go_json(values)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(decimal.Decimal("NaN"), "NaN"), (decimal.Decimal("-Infinity"), "-Inf")],
+)
+def test_a_non_finite_decimal_is_go_s_unsupported_value(value: decimal.Decimal, text: str) -> None:
+    with pytest.raises(MarshalError) as caught:
+        encode_result({"n": [value]})
+    assert (caught.value.message, caught.value.go_type) == (
+        f"json: unsupported value: {text}",
+        "UnsupportedValueError",
     )
