@@ -446,6 +446,7 @@ def decode_event(payload: bytes) -> object:
 
 # --- encoding ---------------------------------------------------------------------------------
 
+
 def _as_go_number(value: object) -> object:
     """A ``Decimal`` (what boto3 reads DynamoDB numbers as) is written as the ``float64`` a Go
     function would have held; anything else JSON cannot hold keeps the stdlib's error text."""

@@ -1,7 +1,8 @@
 """Runtime API mode: a Python handler served through the Lambda Runtime API.
 
 aws-lambda-go picks this mode when ``_LAMBDA_SERVER_PORT`` is empty and
-``AWS_LAMBDA_RUNTIME_API`` is set; :func:`serve_runtime_api` is what the serve entry point runs
+``AWS_LAMBDA_RUNTIME_API`` is set; :func:`prepare_runtime_api` and :func:`run_prepared` are what
+the serve entry point runs
 then. The order of start-up and of each invoke is awslambdaric's (PROTOCOL.md section 7):
 
 1. ``sys.stdout``/``sys.stderr`` flush after every write, then the Lambda root log handler is
@@ -75,7 +76,6 @@ __all__ = [
     "build_runtime_api_context",
     "prepare_runtime_api",
     "run_prepared",
-    "serve_runtime_api",
 ]
 
 #: The variable AWS's X-Ray SDKs read the current trace header from.
@@ -426,23 +426,3 @@ async def run_prepared(prepared: PreparedRuntime) -> int:
         with trio.CancelScope(shield=True):
             await client.aclose()
     return 1  # pragma: no cover -- loop.run only ends by raising
-
-
-async def serve_runtime_api(
-    handler_name: Handler | str,
-    settings: Settings,
-    *,
-    environ: MutableMapping[str, str] | None = None,
-    cwd: str | None = None,
-    clock: Clock = time.time_ns,
-    stdout: TextIO | None = None,
-) -> int:
-    """:func:`prepare_runtime_api` then :func:`run_prepared`, in one call inside trio.
-
-    For callers already in trio (tests); the entry point prepares first, outside trio, so that
-    the handler's module is imported on the main thread with no event loop running.
-    """
-    prepared = prepare_runtime_api(
-        handler_name, settings, environ=environ, cwd=cwd, clock=clock, stdout=stdout
-    )
-    return await run_prepared(prepared)

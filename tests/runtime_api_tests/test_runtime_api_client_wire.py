@@ -23,7 +23,7 @@ from scripted_runtime_api import (
     scripted_address,
 )
 
-from runtime._runtime_api import serve_runtime_api
+from runtime._runtime_api import prepare_runtime_api, run_prepared
 from runtime._runtime_api_client import (
     MAX_XRAY_CAUSE_BYTES,
     XRAY_CAUSE_HEADER,
@@ -113,12 +113,24 @@ def refuse(event: object, context: object) -> object:
 
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
-    """serve_runtime_api adds Lambda's handler to the root logger; take it away again."""
+    """prepare_runtime_api adds Lambda's handler to the root logger; take it away again."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+async def _serve(handler: Callable[[object, object], object], address: str, task_root: Path) -> int:
+    """Serve ``handler`` from the scripted API at ``address``; the runtime's exit status."""
+    prepared = prepare_runtime_api(
+        handler,
+        Settings(runtime_api=address),
+        environ={},
+        cwd=str(task_root),
+        stdout=io.StringIO(),
+    )
+    return await run_prepared(prepared)
 
 
 @pytest.mark.usefixtures("restore_logging")
@@ -132,13 +144,7 @@ async def test_the_runtime_ends_on_a_refused_result_without_taking_another_event
     # that had would be handed one and then fail it with the refused result.
     api = ScriptedApi(post_status=500)
     async with scripted_address(api) as address:
-        status = await serve_runtime_api(
-            handler,
-            Settings(runtime_api=address),
-            environ={},
-            cwd=str(tmp_path),
-            stdout=io.StringIO(),
-        )
+        status = await _serve(handler, address, tmp_path)
     assert status == 1
     assert _calls(api) == [(0, "GET", NEXT), (0, "POST", target)]
     assert api.served_events == 1
@@ -448,17 +454,7 @@ async def test_the_invocation_id_goes_back_with_the_result(
     ]
     api = ScriptedApi(events=events)
     async with scripted_address(api) as address, trio.open_nursery() as nursery:
-
-        async def serve() -> None:
-            await serve_runtime_api(
-                handler,
-                Settings(runtime_api=address),
-                environ={},
-                cwd=str(tmp_path),
-                stdout=io.StringIO(),
-            )
-
-        nursery.start_soon(serve)
+        nursery.start_soon(_serve, handler, address, tmp_path)
         await api.drained.wait()
         nursery.cancel_scope.cancel()
     posts = [seen for seen in api.seen if seen.method == "POST"]

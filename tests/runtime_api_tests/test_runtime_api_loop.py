@@ -23,7 +23,7 @@ import trio
 from scripted_runtime_api import ScriptedApi, scripted_address
 
 from runtime._errors import LambdaContextUnmarshalError, MarshalError, UnmarshalError
-from runtime._runtime_api import build_runtime_api_context, serve_runtime_api
+from runtime._runtime_api import build_runtime_api_context, prepare_runtime_api, run_prepared
 from runtime._runtime_api_client import Invocation, RuntimeApiClient, RuntimeApiError
 from runtime._runtime_api_json import make_encoder, marshal_result, unmarshal_event
 from runtime._settings import Settings
@@ -183,8 +183,10 @@ async def _serve(
     handler: str, address: str, task_root: Path, environ: MutableMapping[str, str]
 ) -> int:
     settings = Settings(runtime_api=address)
-    return await serve_runtime_api(
-        handler, settings, environ=environ, cwd=str(task_root), stdout=io.StringIO()
+    return await run_prepared(
+        prepare_runtime_api(
+            handler, settings, environ=environ, cwd=str(task_root), stdout=io.StringIO()
+        )
     )
 
 
