@@ -52,15 +52,17 @@ def bridge_configuration(
 ) -> FunctionConfiguration:
     """The function's settings as the Runtime API sandbox gives them to the bootstrap.
 
-    The function inherits the sandbox's environment but for :data:`_HIDDEN_FROM_FUNCTION`, and
-    the go1.x variables (``AWS_EXECUTION_ENV=AWS_Lambda_go1.x``, ``_HANDLER``, ...) take the
-    place of the sandbox's own, as the go1.x runtime set them.
+    The function sees the sandbox's environment (its log group and stream, ``TZ``, the user's
+    own variables: the real values, which win over the go1.x defaults), but for
+    :data:`_HIDDEN_FROM_FUNCTION`, which it neither inherits nor is given.
     """
+    own = {k: v for k, v in environ.items() if k not in _HIDDEN_FROM_FUNCTION}
     memory = environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
     region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
     fields: dict[str, object] = {
         "timeout": MAX_FUNCTION_TIMEOUT_SECONDS,
         "init_timeout": init_timeout,
+        "environment": own,
         "hidden": frozenset(_HIDDEN_FROM_FUNCTION),
         "working_directory": environ.get("LAMBDA_TASK_ROOT") or cwd,
     }

@@ -36,12 +36,15 @@ the command with status 1 (the function is ended the same way).
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 import os
 import signal
+import stat
 import sys
 from collections.abc import AsyncIterator
 
+import attrs
 import trio
 
 from ._cli_args import positive_seconds
@@ -63,6 +66,9 @@ _PROG = "lambda-legacy invoke"
 #: Signals that end the command cleanly: the function's process group is killed first. (SIGKILL
 #: leaves the function running, as it would leave any supervisor's children.)
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+#: Standard input's descriptor, read directly (``sys.stdin`` may be None when it is closed).
+_STDIN = 0
 
 #: The event of an invoke without one: Lambda hands such a function ``{}``.
 _NO_EVENT = b"{}"
@@ -142,6 +148,8 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"{_PROG}: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C while the event is read from a terminal or a pipe
+        return 128 + signal.SIGINT
     return trio.run(_main, args, configuration, source)
 
 
@@ -149,7 +157,8 @@ def _read_event(event: str | None) -> bytes:
     if event is None:
         return _NO_EVENT
     if event == "-":
-        payload = sys.stdin.buffer.read()
+        with open(_STDIN, "rb", closefd=False) as stdin:
+            payload = stdin.read()
     elif os.path.isfile(event):
         with open(event, "rb") as f:
             payload = f.read()
@@ -158,9 +167,24 @@ def _read_event(event: str | None) -> bytes:
     return payload or _NO_EVENT
 
 
-def _events_source(name: str) -> int:
-    """The descriptor ``--events`` lines come from; :func:`_lines` closes a file's when done."""
-    return sys.stdin.fileno() if name == "-" else os.open(name, os.O_RDONLY)
+@attrs.frozen
+class _EventLines:
+    """Where ``--events`` lines come from: a descriptor, and whether :func:`_lines` closes it."""
+
+    fd: int
+    owned: bool
+
+
+def _events_source(name: str) -> _EventLines:
+    """Raises OSError for a file that cannot be read (a directory included) or a closed stdin."""
+    if name == "-":
+        os.fstat(_STDIN)  # closed: EBADF now, not a traceback later
+        return _EventLines(_STDIN, owned=False)
+    fd = os.open(name, os.O_RDONLY)
+    if stat.S_ISDIR(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), name)
+    return _EventLines(fd, owned=True)
 
 
 def _invocation(args: argparse.Namespace, payload: bytes) -> Invocation:
@@ -176,13 +200,14 @@ def _invocation(args: argparse.Namespace, payload: bytes) -> Invocation:
 _READ_SIZE = 1 << 16
 
 
-async def _lines(fd: int) -> AsyncIterator[bytes]:
+async def _lines(source: _EventLines) -> AsyncIterator[bytes]:
     """The non-blank lines read from ``fd``.
 
     Each read runs in a thread that a signal's cancel abandons, on the bare descriptor: a thread
     left blocked inside ``sys.stdin.buffer`` would hold its lock and abort the interpreter's
     shutdown.
     """
+    fd = source.fd
     pending = bytearray()
     try:
         while chunk := await trio.to_thread.run_sync(
@@ -200,12 +225,12 @@ async def _lines(fd: int) -> AsyncIterator[bytes]:
         if pending.strip():
             yield bytes(pending).rstrip(b"\r")
     finally:
-        if fd != sys.stdin.fileno():
+        if source.owned:
             os.close(fd)
 
 
 async def _main(
-    args: argparse.Namespace, configuration: FunctionConfiguration, source: bytes | int
+    args: argparse.Namespace, configuration: FunctionConfiguration, source: bytes | _EventLines
 ) -> int:
     """Invoke, unless a stop signal comes first: then end the function and exit 128 + N."""
     status: list[int] = []
@@ -234,7 +259,7 @@ async def _main(
 
 
 async def _invoke_all(
-    args: argparse.Namespace, configuration: FunctionConfiguration, source: bytes | int
+    args: argparse.Namespace, configuration: FunctionConfiguration, source: bytes | _EventLines
 ) -> int:
     async with open_service(configuration, command=args.command, port=args.port) as service:
         if isinstance(source, bytes):

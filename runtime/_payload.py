@@ -472,8 +472,9 @@ def _first_non_finite(value: object) -> float | None:
     while pending:
         item = pending.pop()
         if isinstance(item, decimal.Decimal):
-            if not item.is_finite():
-                return math.nan if item.is_nan() else float(item)
+            number = math.nan if item.is_nan() else float(item)  # 1e400 is +Inf as a float64
+            if not math.isfinite(number):
+                return number
         elif isinstance(item, float):
             if not math.isfinite(item):
                 return item
@@ -501,17 +502,21 @@ def _contains_float(value: object) -> bool:
 
 
 #: A JSON string (left alone) or a number (group 1) in the encoder's output.
-_STRING_OR_NUMBER = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|(-?[0-9]+(?:\.[0-9]+)?(?:e[-+]?[0-9]+)?)')
+#: A JSON string in the encoder's output (captured, so ``split`` keeps it as its own part).
+_JSON_STRING = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")')
+#: A float as ``repr`` writes it, outside strings: a fraction, an exponent, or both.
+_PYTHON_FLOAT = re.compile(r"-?[0-9]+(?:\.[0-9]+(?:e[-+]?[0-9]+)?|e[-+]?[0-9]+)")
 
 #: Go writes a float64 whose magnitude is in [1e-6, 1e21) without an exponent (encode.go).
 _GO_FIXED_LOW, _GO_FIXED_HIGH = 1e-6, 1e21
 
 
 def _go_float(match: re.Match[str]) -> str:
-    """Go's text for the number Python wrote as ``match`` (its ``repr``: shortest digits)."""
-    token = match.group(1)
-    if token is None or ("." not in token and "e" not in token):
-        return match.group(0)  # a string, or an integer: Go writes those the same
+    """Go's text for the float Python wrote as ``match`` (its ``repr``: shortest digits)."""
+    token = match.group(0)
+    if "e" not in token:
+        # repr's fixed notation (1e-4 <= |v| < 1e16) has Go's digits, and ".0" Go leaves out.
+        return token[:-2] if token.endswith(".0") else token
     value = float(token)
     if value == 0.0:
         return "-0" if math.copysign(1.0, value) < 0 else "0"
@@ -520,6 +525,14 @@ def _go_float(match: re.Match[str]) -> str:
         return text.rstrip("0").rstrip(".") if "." in text else text
     # Exponent form, as strconv's 'e' with Go's clean-up of a one-digit negative exponent.
     return token.replace("e-0", "e-")
+
+
+def _go_floats(text: str) -> str:
+    """``text`` with every float outside its strings rewritten by :func:`_go_float`."""
+    parts = _JSON_STRING.split(text)  # odd indexes hold the strings, left alone
+    for index in range(0, len(parts), 2):
+        parts[index] = _PYTHON_FLOAT.sub(_go_float, parts[index])
+    return "".join(parts)
 
 
 def _go_float_text(value: float) -> str:
@@ -552,7 +565,7 @@ def encode_result(value: object) -> bytes:
             raise MarshalError(message, go_type="UnsupportedValueError") from exc
         raise MarshalError(f"Unable to marshal response: {exc}") from exc
     if _contains_float(value):
-        text = _STRING_OR_NUMBER.sub(_go_float, text)
+        text = _go_floats(text)
     if "\u2028" in text or "\u2029" in text:
         text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     if "\\b" in text or "\\f" in text:

@@ -77,22 +77,36 @@ async def test_a_failing_runtime_api_is_reported_in_one_line(tmp_path: Path) -> 
     )
 
 
-async def test_the_function_does_not_inherit_the_runtime_api(tmp_path: Path) -> None:
+#: Values a sandbox sets that the function must see as they are, not go1.x's defaults.
+SANDBOX_VALUES = {
+    "AWS_LAMBDA_LOG_GROUP_NAME": "/custom/group",
+    "AWS_LAMBDA_LOG_STREAM_NAME": "2026/12/05/[$LATEST]0123456789abcdef",
+    "TZ": "Europe/Paris",
+    "MY_SETTING": "kept",
+}
+
+
+async def test_the_function_sees_the_sandbox_but_not_the_runtime_api(tmp_path: Path) -> None:
     api = ScriptedApi(events=[({"Lambda-Runtime-Aws-Request-Id": "r1"}, b'{"a":1}')])
     async with scripted_address(api) as address:
-        process = await _bridge(address, "--", str(_wrapped_go_function(tmp_path)), cwd=tmp_path)
+        process = await trio.lowlevel.open_process(
+            [*BRIDGE, "--", str(_wrapped_go_function(tmp_path))],
+            env={**_environment(address), **SANDBOX_VALUES},
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         with trio.fail_after(STOP_LIMIT_S):
             await api.drained.wait()  # the event was answered and the next one asked for
             process.send_signal(signal.SIGTERM)
             assert await process.wait() == 0
     posts = [(seen.target, seen.body) for seen in api.seen if seen.method == "POST"]
     assert posts == [("/2018-06-01/runtime/invocation/r1/response", b'{"a":1}')]
-    names = {
-        line.split("=", 1)[0]
-        for line in (tmp_path / "env.txt").read_text(encoding="utf-8").splitlines()
-    }
-    assert "_LAMBDA_SERVER_PORT" in names
-    assert "AWS_LAMBDA_RUNTIME_API" not in names
+    lines = (tmp_path / "env.txt").read_text(encoding="utf-8").splitlines()
+    seen = dict(line.split("=", 1) for line in lines if "=" in line)
+    assert "_LAMBDA_SERVER_PORT" in seen
+    assert "AWS_LAMBDA_RUNTIME_API" not in seen
+    assert {name: seen.get(name) for name in SANDBOX_VALUES} == SANDBOX_VALUES
 
 
 async def test_ctrl_c_ends_the_function_and_exits_130(tmp_path: Path) -> None:

@@ -112,6 +112,7 @@ def test_a_command_not_on_path_is_worded_as_go_words_it() -> None:
         (["--timeout", "nan", "--", "true"], "argument --timeout: must be a positive number"),
         (["--init-timeout", "-1", "--", "true"], "argument --init-timeout: must be a positive"),
         (["--events", "/no/such/events.jsonl", "--", "true"], "No such file or directory"),
+        (["--events", "/", "--", "true"], "Is a directory"),
         (["--event", "{}", "--events", "-", "--", "true"], "not allowed with argument"),
     ],
 )
