@@ -150,11 +150,12 @@ def serve(
     cwd = os.getcwd() if cwd is None else cwd
     if isinstance(mode, RuntimeApiMode):
         # Imported here: the HTTP client is no part of a go1.x function's cold start.
-        from ._runtime_api import prepare_runtime_api, run_prepared  # noqa: PLC0415 - lazy
+        from ._runtime_api import prepare_runtime_api, serve_prepared  # noqa: PLC0415 - lazy
 
-        # awslambdaric's order (unbuffer, log handler, import), on the main thread outside trio.
+        # awslambdaric's order (unbuffer, log handler, import), on the main thread outside trio;
+        # plain handlers then run on this thread too, and trio on another.
         prepared = prepare_runtime_api(target, settings, environ=environ, cwd=cwd)
-        return trio.run(run_prepared, prepared)
+        return serve_prepared(prepared)
     make_stdout_unbuffered()
     install_lambda_logging(settings, INVOKE_REQUEST_ID.get, sys.stdout)
     handler, init_error = _load_handler(target, settings, cwd)

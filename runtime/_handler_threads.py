@@ -49,7 +49,13 @@ import attrs
 import outcome
 import trio
 
-__all__ = ["IDLE_THREAD_SECONDS", "MAX_HANDLER_THREADS", "HandlerThreadPool", "run_sync"]
+__all__ = [
+    "IDLE_THREAD_SECONDS",
+    "MAX_HANDLER_THREADS",
+    "HandlerThreadPool",
+    "MainThreadCalls",
+    "run_sync",
+]
 
 #: Most sync handler calls of one trio run in threads at once. Each concurrent invoke needs a
 #: thread of its own, as each gets a goroutine in aws-lambda-go; 40 is the bound trio's default
@@ -199,6 +205,51 @@ class HandlerThreadPool:
         """After ``fork``: the child has none of the parent's threads, and maybe a held lock."""
         self._idle = []
         self._lock = threading.Lock()
+
+
+@attrs.define(eq=False)
+class MainThreadCalls:
+    """Calls run one at a time on the thread that runs :meth:`serve` (the main thread), for a
+    trio run on another thread.
+
+    The Runtime API serves one invoke at a time, and awslambdaric calls a plain handler on the
+    main thread, the one that imported its module: ``asyncio.get_event_loop()``, a
+    ``threading.local`` or an sqlite connection made at import, and ``signal.signal`` all work
+    there, as they do not on a worker thread. With trio on a thread of its own, the main thread
+    is also outside trio's run, so the handler's own ``asyncio.run`` or ``trio.run`` works.
+    Waiting for a call never abandons it, as :meth:`HandlerThreadPool.run_sync`.
+    """
+
+    _calls: queue.SimpleQueue[_Call | None] = attrs.field(factory=queue.SimpleQueue)
+
+    async def run_sync(self, fn: Callable[..., _T], *args: object) -> _T:
+        """Return ``fn(*args)`` run on the serving thread, in a copy of the caller's context."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        self._calls.put(
+            _Call(
+                fn=fn,
+                args=args,
+                context=contextvars.copy_context(),
+                task=trio.lowlevel.current_task(),
+                token=trio.lowlevel.current_trio_token(),
+            )
+        )
+        result: _T = await trio.lowlevel.wait_task_rescheduled(_keep_waiting)
+        return result
+
+    def serve(self) -> None:
+        """Run calls on this thread until :meth:`close`."""
+        while (call := self._calls.get()) is not None:
+            result = outcome.capture(call.context.run, call.fn, *call.args)
+            try:  # noqa: SIM105 - as in HandlerThreadPool._work
+                call.token.run_sync_soon(trio.lowlevel.reschedule, call.task, result)
+            except trio.RunFinishedError:
+                pass
+            del result, call
+
+    def close(self) -> None:
+        """Let :meth:`serve` return once the calls before this one are done."""
+        self._calls.put(None)
 
 
 _POOL = HandlerThreadPool()

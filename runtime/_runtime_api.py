@@ -13,19 +13,16 @@ then. The order of start-up and of each invoke is awslambdaric's (PROTOCOL.md se
    ``/runtime/init/error`` with ``Lambda-Runtime-Function-Error-Type``, and the process exits 1.
 3. Per invoke: ``GET /next``; the request id (and tenant id) become what log lines show;
    ``_X_AMZN_TRACE_ID`` is set to ``Lambda-Runtime-Trace-Id``, or removed when there is none;
-   the context is built from the headers, the event parsed, the handler called as in RPC mode
-   (:func:`runtime._handler.call_handler`: ``async def`` ones awaited on trio, plain ones in a
-   worker thread), and the result posted to ``/response``, or the error logged and posted to
-   ``/error``, with the ``/next`` answer's ``Lambda-Runtime-Invocation-Id`` on either.
+   the context is built from the headers, the event parsed, the handler called (``async def``
+   ones awaited on trio; plain ones on the main thread, as awslambdaric calls them, while trio
+   runs on a thread of its own: :func:`serve_prepared`), and the result posted to
+   ``/response``, or the error logged and posted to ``/error``, with the ``/next`` answer's
+   ``Lambda-Runtime-Invocation-Id`` on either.
 
 Where this differs from awslambdaric, on purpose:
 
 - ``async def`` handlers are awaited, as in RPC mode (awslambdaric reports their coroutine as a
   ``Runtime.MarshalError``).
-- A plain handler runs in a worker thread, not on the main thread: on the trio thread it would
-  run inside trio's run, where ``sniffio`` answers "trio" even inside the handler's own
-  ``asyncio.run`` (so anyio and httpx pick the wrong backend) and ``trio.run`` refuses to start.
-  ``signal.signal`` inside a handler therefore fails, as in RPC mode.
 - A ``BaseException`` that is not an ``Exception`` (``SystemExit``, ``KeyboardInterrupt``) is
   posted as the invoke's error and the process then exits 1, as RPC mode answers ShouldExit and
   aws-lambda-go's Runtime API mode exits after a panic; awslambdaric dies without posting.
@@ -36,10 +33,14 @@ Where this differs from awslambdaric, on purpose:
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping, MutableMapping
@@ -57,7 +58,8 @@ from ._context import (
 )
 from ._errors import LambdaContextUnmarshalError, RuntimeFault
 from ._faults import format_user_traceback, safe_str
-from ._handler import Handler, call_handler, resolve_handler
+from ._handler import Handler, call_handler, is_async_handler, resolve_handler
+from ._handler_threads import MainThreadCalls
 from ._logging import LambdaLogHandler, install_lambda_logging, make_stdout_unbuffered
 from ._runtime_api_client import Invocation, RuntimeApiClient, RuntimeApiError
 from ._runtime_api_json import (
@@ -76,6 +78,7 @@ __all__ = [
     "build_runtime_api_context",
     "prepare_runtime_api",
     "run_prepared",
+    "serve_prepared",
 ]
 
 #: The variable AWS's X-Ray SDKs read the current trace header from.
@@ -244,6 +247,9 @@ class _RuntimeLoop:
     cwd: str
     clock: Clock
     current: _CurrentInvoke
+    #: Where plain handlers run: the main thread when served by :func:`serve_prepared`, else
+    #: worker threads (:func:`call_handler`).
+    main_thread: MainThreadCalls | None = None
 
     async def run(self) -> None:
         """Serve invokes until the Runtime API fails or a handler ends the process."""
@@ -257,6 +263,14 @@ class _RuntimeLoop:
                 self.environ.pop(TRACE_ID_VARIABLE, None)
             await self.invoke(invocation)
 
+    async def _call(self, event: object, context: LambdaContext) -> object:
+        if self.main_thread is None or is_async_handler(self.handler):
+            return await call_handler(self.handler, event, context)
+        result = await self.main_thread.run_sync(self.handler, event, context)
+        if inspect.iscoroutine(result):  # a decorator hid an ``async def``: awaited on trio
+            return await result
+        return result
+
     async def invoke(self, invocation: Invocation) -> None:
         """Run one event through the handler and post the outcome."""
         request_id = invocation.request_id
@@ -264,7 +278,7 @@ class _RuntimeLoop:
         try:
             context = build_runtime_api_context(invocation, self.settings, self.clock)
             event = unmarshal_event(invocation.body, invocation.content_type)
-            result = await call_handler(self.handler, event, context)
+            result = await self._call(event, context)
             body, content_type = marshal_result(self.encoder, result)
         except trio.Cancelled:
             raise
@@ -384,8 +398,12 @@ def prepare_runtime_api(
     )
 
 
-async def run_prepared(prepared: PreparedRuntime) -> int:
+async def run_prepared(
+    prepared: PreparedRuntime, *, main_thread: MainThreadCalls | None = None
+) -> int:
     """Serve the prepared handler through the Runtime API at ``settings.runtime_api``.
+
+    Plain handlers run through ``main_thread`` if given, else on worker threads.
 
     Returns:
         The process exit status: 1 after an init error (once it is posted), after a failed
@@ -414,6 +432,7 @@ async def run_prepared(prepared: PreparedRuntime) -> int:
             cwd=prepared.cwd,
             clock=prepared.clock,
             current=prepared.current,
+            main_thread=main_thread,
         )
         try:
             await loop.run()
@@ -426,3 +445,34 @@ async def run_prepared(prepared: PreparedRuntime) -> int:
         with trio.CancelScope(shield=True):
             await client.aclose()
     return 1  # pragma: no cover -- loop.run only ends by raising
+
+
+def serve_prepared(prepared: PreparedRuntime) -> int:
+    """Run :func:`run_prepared` in trio on a thread of its own, and plain handlers on this one
+    (the main thread, which imported the handler's module); the exit status.
+
+    Ctrl-C while no handler runs ends the runtime with 130 (during a handler, the handler
+    raises KeyboardInterrupt, which is posted as its error before the runtime exits).
+    """
+    calls = MainThreadCalls()
+    status: list[int] = []
+    failure: list[BaseException] = []
+
+    def run_trio() -> None:
+        try:
+            status.append(trio.run(functools.partial(run_prepared, prepared, main_thread=calls)))
+        except BaseException as exc:  # handed to the main thread, which raises it
+            failure.append(exc)
+        finally:
+            calls.close()
+
+    trio_thread = threading.Thread(target=run_trio, name="lambda-legacy runtime api", daemon=True)
+    trio_thread.start()
+    try:
+        calls.serve()
+    except KeyboardInterrupt:
+        return 128 + signal.SIGINT
+    trio_thread.join()
+    if failure:
+        raise failure[0]
+    return status[0]

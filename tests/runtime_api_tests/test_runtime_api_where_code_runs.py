@@ -1,9 +1,11 @@
-"""Runtime API mode runs the handler's module and a plain handler outside our trio run.
+"""Runtime API mode runs the handler's module and a plain handler on the main thread, outside
+our trio run, as awslambdaric does.
 
-Module code runs on the main thread before trio starts (awslambdaric's main thread: a signal
-handler can be set there); a plain handler runs in a worker thread, as in RPC mode, where its
-own ``asyncio.run`` sees asyncio and its own ``trio.run`` starts. Inside our trio run, sniffio
-would answer "trio" in the handler's asyncio loop and ``trio.run`` would refuse to nest.
+Module code runs before trio starts; a plain handler then runs on the same thread while trio
+runs on another, so the handler's own ``asyncio.run`` sees asyncio, its own ``trio.run`` starts,
+and what its module set up for its thread is still there. Inside our trio run, sniffio would
+answer "trio" in the handler's asyncio loop and ``trio.run`` would refuse to nest; on a worker
+thread, ``asyncio.get_event_loop()``, thread-locals and sqlite objects from the import would fail.
 """
 
 from __future__ import annotations
@@ -50,3 +52,16 @@ def test_module_code_runs_on_the_main_thread_with_no_loop_running(
 def test_a_plain_handler_s_own_event_loops_work(emulator_kind: str, tmp_path: Path) -> None:
     report = _invoke_once(emulator_kind, "where_code_runs.nested_loops", tmp_path)
     assert report == {"asyncio_sees": "asyncio", "trio_run": "ok"}
+
+
+def test_a_plain_handler_runs_on_the_thread_that_imported_its_module(
+    emulator_kind: str, tmp_path: Path
+) -> None:
+    report = _invoke_once(emulator_kind, "where_code_runs.thread_state", tmp_path)
+    assert report == {
+        "main_thread": True,
+        "get_event_loop": "ok",
+        "thread_local": "set at import",
+        "sqlite": "ok",
+        "signal": "ok",
+    }

@@ -1,14 +1,16 @@
 """Handlers that report where a plain handler, and its module's own code, run.
 
-Under awslambdaric both run with no event loop around them: module code on the main thread, a
-handler on a plain thread of its own. A library inside may start ``asyncio.run`` or ``trio.run``
-and must then see that loop (``sniffio``, which anyio and httpx ask), not ours.
+Under awslambdaric both run on the main thread with no event loop around them. A library inside
+may start ``asyncio.run`` or ``trio.run`` and must then see that loop (``sniffio``, which anyio
+and httpx ask), not ours; what the module set up for its thread (an ``asyncio`` loop, a
+``threading.local``, an sqlite connection) must still be there when the handler runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
+import sqlite3
 import threading
 
 import sniffio
@@ -21,6 +23,15 @@ async def _library() -> str:
 
 async def _ok() -> str:
     return "ok"
+
+
+def _in_a_new_loop() -> str:
+    # Not asyncio.run, which leaves the thread without a current loop for get_event_loop().
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(_library())
+    finally:
+        loop.close()
 
 
 def _outcome(run: object) -> str:
@@ -36,9 +47,12 @@ def _set_a_signal_handler() -> str:
 
 
 # Module code, run once at import.
+_LOCAL = threading.local()
+_LOCAL.value = "set at import"
+_DATABASE = sqlite3.connect(":memory:")
 IMPORT_REPORT = {
     "main_thread": threading.current_thread() is threading.main_thread(),
-    "asyncio_sees": _outcome(lambda: asyncio.run(_library())),
+    "asyncio_sees": _outcome(_in_a_new_loop),
     "trio_run": _outcome(lambda: trio.run(_ok)),
     "signal": _outcome(_set_a_signal_handler),
 }
@@ -54,4 +68,17 @@ def nested_loops(event: object, context: object) -> object:
     return {
         "asyncio_sees": _outcome(lambda: asyncio.run(_library())),
         "trio_run": _outcome(lambda: trio.run(_ok)),
+    }
+
+
+def thread_state(event: object, context: object) -> object:
+    """What a handler finds of the thread that imported its module."""
+    return {
+        "main_thread": threading.current_thread() is threading.main_thread(),
+        "get_event_loop": _outcome(
+            lambda: asyncio.get_event_loop().run_until_complete(_ok())  # the pre-3.7 idiom
+        ),
+        "thread_local": getattr(_LOCAL, "value", "<gone>"),
+        "sqlite": _outcome(lambda: _DATABASE.execute("select 'ok'").fetchone()[0]),
+        "signal": _outcome(_set_a_signal_handler),
     }
