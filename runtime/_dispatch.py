@@ -21,7 +21,8 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
 import attrs
 import trio
@@ -90,6 +91,9 @@ class HandlerFunction:
     init_error: RuntimeFault | None = None
     clock: Callable[[], int] = time.time_ns
     environ: MutableMapping[str, str] = attrs.field(factory=lambda: os.environ)
+    #: Where a plain handler runs: worker threads, or the main thread first when the process
+    #: entry runs trio beside it (:class:`runtime._handler_threads.MainThreadFirst`).
+    plain_calls: Callable[..., Awaitable[Any]] = handler_threads.run_sync
 
     async def invoke(self, request: InvokeRequest, reply: ReplyNow | None = None) -> InvokeResponse:
         """Run one event through the handler; errors come back inside the response.
@@ -120,7 +124,7 @@ class HandlerFunction:
             if reply is None or is_async_handler(self.handler):
                 result = await call_handler(self.handler, event, context)
             else:
-                result = await handler_threads.run_sync(
+                result = await self.plain_calls(
                     _call_and_reply, self.handler, event, context, reply
                 )
                 if isinstance(result, _Encoded):

@@ -10,27 +10,30 @@ The steps, in awslambdaric's order where it has one:
    :data:`~runtime._logging.INVOKE_REQUEST_ID` (per invoke, not per process);
 5. the handler: resolved from its ``module.function`` name, or taken as given. An init error is
    printed to stderr and kept: every invoke is answered with it and ShouldExit, Ping still works;
-6. the trio server, until SIGTERM (status 0) or a ShouldExit reply (status 1).
+6. the trio server, until SIGTERM (status 0) or a ShouldExit reply (status 1), on a thread of its
+   own: plain handlers run on the main thread (:mod:`runtime._main_thread`), the one that
+   imported their module, as awslambdaric calls them.
 
 The caller exits the process with the returned status.
 """
 
 from __future__ import annotations
 
-import functools
 import os
+import signal
 import sys
 from collections.abc import MutableMapping
 
 import attrs
-import trio
 
 from gobrpc import FIRST_USER_ID_LEGACY, TypeRegistry
 
 from ._dispatch import HandlerFunction
 from ._errors import LambdaLegacyError, RuntimeFault
 from ._handler import Handler, resolve_handler
+from ._handler_threads import MainThreadCalls, MainThreadFirst
 from ._logging import INVOKE_REQUEST_ID, install_lambda_logging, make_stdout_unbuffered
+from ._main_thread import StopRequests, run_beside_main_thread
 from ._server import serve_function
 from ._settings import Settings
 
@@ -172,4 +175,12 @@ def _run(mode: RpcMode, function: HandlerFunction, first_user_id: int) -> int:
     if listen_port is None:
         return LISTEN_FAILED
     registry = TypeRegistry(first_user_id)
-    return trio.run(functools.partial(serve_function, registry=registry), function, listen_port)
+
+    async def main(calls: MainThreadCalls, stop_requests: StopRequests) -> int:
+        function.plain_calls = MainThreadFirst(calls).run_sync
+        return await serve_function(
+            function, listen_port, registry=registry, stop_requests=stop_requests
+        )
+
+    # Plain handlers on this (main) thread, as awslambdaric calls them; trio beside it.
+    return run_beside_main_thread(main, stop_signals=(signal.SIGTERM,))

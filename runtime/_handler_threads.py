@@ -54,6 +54,7 @@ __all__ = [
     "MAX_HANDLER_THREADS",
     "HandlerThreadPool",
     "MainThreadCalls",
+    "MainThreadFirst",
     "run_sync",
 ]
 
@@ -258,3 +259,28 @@ if hasattr(os, "register_at_fork"):
 
 #: :meth:`HandlerThreadPool.run_sync` on the process's pool (bound, so no extra coroutine per call).
 run_sync = _POOL.run_sync
+
+
+@attrs.define(eq=False)
+class MainThreadFirst:
+    """Plain handler calls on the main thread while it is free, else on the worker pool.
+
+    Lambda sends a go1.x function one invoke at a time, so every call runs on the main thread,
+    as under awslambdaric (see :class:`MainThreadCalls`); concurrent invokes, which only local
+    load puts on a function, take worker threads as before rather than wait their turn.
+    Used from the trio thread only, so the flag needs no lock.
+    """
+
+    main: MainThreadCalls
+    pool: HandlerThreadPool = _POOL
+    _main_busy: bool = False
+
+    async def run_sync(self, fn: Callable[..., _T], *args: object) -> _T:
+        """``fn(*args)`` on the main thread if it is free, else as :func:`run_sync`."""
+        if self._main_busy:
+            return await self.pool.run_sync(fn, *args)
+        self._main_busy = True
+        try:
+            return await self.main.run_sync(fn, *args)
+        finally:
+            self._main_busy = False

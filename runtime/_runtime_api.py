@@ -33,14 +33,11 @@ Where this differs from awslambdaric, on purpose:
 
 from __future__ import annotations
 
-import functools
 import inspect
 import json
 import logging
 import os
-import signal
 import sys
-import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping, MutableMapping
@@ -61,6 +58,7 @@ from ._faults import format_user_traceback, safe_str
 from ._handler import Handler, call_handler, is_async_handler, resolve_handler
 from ._handler_threads import MainThreadCalls
 from ._logging import LambdaLogHandler, install_lambda_logging, make_stdout_unbuffered
+from ._main_thread import StopRequests, run_beside_main_thread
 from ._runtime_api_client import Invocation, RuntimeApiClient, RuntimeApiError
 from ._runtime_api_json import (
     ResultEncoder,
@@ -448,31 +446,11 @@ async def run_prepared(
 
 
 def serve_prepared(prepared: PreparedRuntime) -> int:
-    """Run :func:`run_prepared` in trio on a thread of its own, and plain handlers on this one
-    (the main thread, which imported the handler's module); the exit status.
+    """Serve with plain handlers on this thread (the main thread, which imported the handler's
+    module) and trio on another (:func:`runtime._main_thread.run_beside_main_thread`); the exit
+    status. Signals keep their default actions, as under awslambdaric."""
 
-    Ctrl-C while no handler runs ends the runtime with 130 (during a handler, the handler
-    raises KeyboardInterrupt, which is posted as its error before the runtime exits).
-    """
-    calls = MainThreadCalls()
-    status: list[int] = []
-    failure: list[BaseException] = []
+    async def main(calls: MainThreadCalls, stop_requests: StopRequests) -> int:
+        return await run_prepared(prepared, main_thread=calls)
 
-    def run_trio() -> None:
-        try:
-            status.append(trio.run(functools.partial(run_prepared, prepared, main_thread=calls)))
-        except BaseException as exc:  # handed to the main thread, which raises it
-            failure.append(exc)
-        finally:
-            calls.close()
-
-    trio_thread = threading.Thread(target=run_trio, name="lambda-legacy runtime api", daemon=True)
-    trio_thread.start()
-    try:
-        calls.serve()
-    except KeyboardInterrupt:
-        return 128 + signal.SIGINT
-    trio_thread.join()
-    if failure:
-        raise failure[0]
-    return status[0]
+    return run_beside_main_thread(main)

@@ -227,14 +227,23 @@ async def serve_function(
     registry: TypeRegistry | None = None,
     task_status: trio.TaskStatus[list[trio.SocketListener]] = trio.TASK_STATUS_IGNORED,
     on_listening: Callable[[int], Awaitable[None]] | None = None,
+    stop_requests: AsyncIterator[int] | None = None,
 ) -> int:
     """Listen on 127.0.0.1:``port`` (0 picks a free port) and serve until told to stop.
+
+    ``stop_requests`` yields a number for each SIGTERM caught elsewhere (trio on a thread other
+    than the main one cannot catch signals); without it, SIGTERM is caught here.
 
     Returns the process exit status: 0 after SIGTERM, 1 after a ShouldExit reply.
     """
     server = FunctionServer(function) if registry is None else FunctionServer(function, registry)
     # SIGTERM is caught from before the first connection, so it can never kill a served process.
-    with trio.open_signal_receiver(signal.SIGTERM) as signals:
+    receiver = (
+        trio.open_signal_receiver(signal.SIGTERM)
+        if stop_requests is None
+        else contextlib.nullcontext(stop_requests)
+    )
+    with receiver as signals:
         try:
             # As bytes: a str host goes through the idna codec first, a millisecond of imports
             # before the first Ping.

@@ -8,9 +8,14 @@ orders things across processes without any timing assumption.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import signal
+import sqlite3
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import trio
@@ -171,3 +176,45 @@ def log_levels(event: object, context: LambdaContext) -> object:
     logger.info("info line")
     logger.warning("warning line", extra={"order_id": 7})
     return None
+
+
+# What the module sets up for the thread that imports it: a plain handler must find it there.
+_IMPORTED_ON = threading.current_thread()
+_LOCAL = threading.local()
+_LOCAL.value = "set at import"
+_DATABASE = sqlite3.connect(":memory:")
+
+
+async def _ok() -> str:
+    return "ok"
+
+
+def _outcome(run: Callable[[], object]) -> str:
+    try:
+        return str(run())
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def thread_state(event: object, context: LambdaContext) -> object:
+    """Where this call runs, and what it finds of the thread that imported the module."""
+    return {
+        "main_thread": threading.current_thread() is threading.main_thread(),
+        "import_thread": threading.current_thread() is _IMPORTED_ON,
+        "get_event_loop": _outcome(
+            lambda: asyncio.get_event_loop().run_until_complete(_ok())  # the pre-3.7 idiom
+        ),
+        "thread_local": getattr(_LOCAL, "value", "<gone>"),
+        "sqlite": _outcome(lambda: _DATABASE.execute("select 'ok'").fetchone()[0]),
+        "signal": _outcome(lambda: signal.signal(signal.SIGUSR2, signal.SIG_DFL) is not None),
+        "own_trio_run": _outcome(lambda: trio.run(_ok)),
+    }
+
+
+def gated_thread(event: object, context: LambdaContext) -> object:
+    """:func:`gated`, answering whether it ran on the main thread."""
+    folder, tag = _gate(event)
+    (folder / f"started-{tag}").touch()
+    while not (folder / "release").exists():
+        time.sleep(GATE_POLL_SECONDS)
+    return {"tag": tag, "main_thread": threading.current_thread() is threading.main_thread()}

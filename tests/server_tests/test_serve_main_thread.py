@@ -1,0 +1,130 @@
+"""A served plain handler runs on the main thread, the one that imported its module, as
+awslambdaric calls it; trio runs on a thread of its own.
+
+So what Lambda code sets up at import for its thread is there when the handler runs
+(``asyncio.get_event_loop()``, a ``threading.local``, an sqlite connection), ``signal.signal``
+works, and so does the handler's own ``trio.run``. Concurrent invokes, which only local load
+sends, take worker threads while the main thread is busy, and Ping is answered meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import trio
+
+# The suite imports test modules with importlib, which does not put their folder on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from served_process import (
+    PROCESS_TIMEOUT,
+    gate_event,
+    guarded,
+    invoke_request,
+    served,
+    wait_for_file,
+)
+
+from runtime._client import connect_function
+from runtime._handler_threads import MainThreadCalls
+from runtime._main_thread import StopRequests, run_beside_main_thread
+from runtime._messages import InvokeResponse
+
+
+@guarded
+async def test_a_plain_handler_runs_on_the_thread_that_imported_its_module() -> None:
+    with served("served_handlers.thread_state") as server:
+        async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as client:
+            first = await client.invoke(invoke_request(b"{}", "r1"))
+            second = await client.invoke(invoke_request(b"{}", "r2"))
+    assert first.error is None, first.error
+    assert json.loads(first.payload) == {
+        "main_thread": True,
+        "import_thread": True,
+        "get_event_loop": "ok",
+        "thread_local": "set at import",
+        "sqlite": "ok",
+        "signal": "True",
+        "own_trio_run": "ok",
+    }
+    assert second == first
+
+
+@guarded
+async def test_concurrent_invokes_take_a_worker_while_the_main_thread_is_busy(
+    tmp_path: Path,
+) -> None:
+    replies: dict[str, InvokeResponse] = {}
+    with served("served_handlers.gated_thread") as server:
+        async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as client:
+
+            async def invoke(tag: str) -> None:
+                request = invoke_request(gate_event(tmp_path, tag), f"req-{tag}")
+                replies[tag] = await client.invoke(request)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(invoke, "a")
+                await wait_for_file(tmp_path / "started-a")
+                nursery.start_soon(invoke, "b")
+                await wait_for_file(tmp_path / "started-b")  # both run at once
+                await client.ping()  # and Ping is answered meanwhile
+                (tmp_path / "release").touch()
+            await invoke("c")
+    answers = {tag: json.loads(reply.payload) for tag, reply in replies.items()}
+    assert answers == {
+        "a": {"tag": "a", "main_thread": True},
+        "b": {"tag": "b", "main_thread": False},
+        "c": {"tag": "c", "main_thread": True},  # the main thread is free again
+    }
+
+
+# --- run_beside_main_thread itself (in this process: pytest runs tests on the main thread) ----
+
+
+def test_calls_run_on_the_main_thread_and_the_status_comes_back() -> None:
+    async def main(calls: MainThreadCalls, stop_requests: StopRequests) -> int:
+        assert threading.current_thread() is not threading.main_thread()
+        here = await calls.run_sync(threading.current_thread)
+        return 7 if here is threading.main_thread() else 1
+
+    assert run_beside_main_thread(main) == 7
+
+
+def test_a_stop_signal_reaches_the_run_and_the_handler_is_restored() -> None:
+    before = signal.getsignal(signal.SIGUSR1)
+
+    async def main(calls: MainThreadCalls, stop_requests: StopRequests) -> int:
+        await calls.run_sync(signal.raise_signal, signal.SIGUSR1)  # on the main thread
+        async for number in stop_requests:
+            return number
+        return 0
+
+    assert run_beside_main_thread(main, stop_signals=(signal.SIGUSR1,)) == signal.SIGUSR1
+    assert signal.getsignal(signal.SIGUSR1) == before
+
+
+def test_what_the_run_raises_is_raised_on_the_main_thread() -> None:
+    async def main(calls: MainThreadCalls, stop_requests: StopRequests) -> int:
+        raise LookupError("from the trio thread")
+
+    with pytest.raises(LookupError, match="from the trio thread"):
+        run_beside_main_thread(main)
+
+
+def test_what_a_call_raises_is_raised_in_the_run() -> None:
+    def fails() -> None:
+        raise KeyError("from the main thread")
+
+    async def main(calls: MainThreadCalls, stop_requests: StopRequests) -> int:
+        try:
+            await calls.run_sync(fails)
+        except KeyError:
+            return 3
+        return 0
+
+    assert run_beside_main_thread(main) == 3
