@@ -41,6 +41,7 @@ import contextvars
 import itertools
 import os
 import queue
+import sys
 import threading
 from collections.abc import Callable
 from typing import TypeVar
@@ -221,7 +222,10 @@ class MainThreadCalls:
     Waiting for a call never abandons it, as :meth:`HandlerThreadPool.run_sync`.
     """
 
-    _calls: queue.SimpleQueue[_Call | None] = attrs.field(factory=queue.SimpleQueue)
+    #: Run on the serving thread after each call (the caller's upkeep: signal handlers).
+    after_call: Callable[[], None] | None = None
+    _calls: queue.SimpleQueue[_Call | None] = attrs.field(init=False, factory=queue.SimpleQueue)
+    _pid: int = attrs.field(init=False, factory=os.getpid)
 
     async def run_sync(self, fn: Callable[..., _T], *args: object) -> _T:
         """Return ``fn(*args)`` run on the serving thread, in a copy of the caller's context."""
@@ -239,9 +243,19 @@ class MainThreadCalls:
         return result
 
     def serve(self) -> None:
-        """Run calls on this thread until :meth:`close`."""
+        """Run calls on this thread until :meth:`close`.
+
+        A child forked by a call, returning from it, exits with status 0: it has no trio thread
+        to answer, nor anything else to do.
+        """
         while (call := self._calls.get()) is not None:
             result = outcome.capture(call.context.run, call.fn, *call.args)
+            if os.getpid() != self._pid:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(0)
+            if self.after_call is not None:
+                self.after_call()
             try:  # noqa: SIM105 - as in HandlerThreadPool._work
                 call.token.run_sync_soon(trio.lowlevel.reschedule, call.task, result)
             except trio.RunFinishedError:

@@ -11,12 +11,21 @@ until the run ends.
 Signals. Trio can only catch signals on the main thread, which is now the handler's. The stop
 signals given are caught there with :func:`signal.signal` and passed into the run as a stream of
 signal numbers (the servers' stop requests). A signal that comes before the run has started is
-kept and passed on when it starts. Ctrl-C between calls ends the process with 128 + SIGINT.
+kept and passed on when it starts; one that comes while the run is ending is dropped (the
+process is ending anyway). A handler that leaves a stop signal at ``SIG_DFL`` (asyncio's
+``add_signal_handler`` does, when its loop closes) gets ours back after its call, so SIGTERM
+still finishes the invoke in flight. Ctrl-C between calls ends the process with 128 + SIGINT.
+
+Forks. A child a handler forks has no trio thread: its stop signals go back to their defaults,
+and if it returns from the handler it exits (status 0) instead of waiting for calls that never
+come.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import signal
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -40,21 +49,33 @@ def run_beside_main_thread(
     """Run ``main(calls, stop_requests)`` in trio on a new thread, and ``calls`` here; the status
     ``main`` returns (or 128 + SIGINT after Ctrl-C between calls). Raises what ``main`` raises.
     """
-    calls = MainThreadCalls()
     received: list[int] = []
     started: list[Callable[[int], None]] = []  # passes a signal number into the run
 
     def on_signal(number: int, frame: FrameType | None) -> None:
         received.append(number)
         if started:
-            started[0](number)
+            with contextlib.suppress(trio.RunFinishedError):  # the run has just ended
+                started[0](number)
+
+    def keep_ours() -> None:
+        for number in stop_signals:
+            if signal.getsignal(number) == signal.SIG_DFL:
+                signal.signal(number, on_signal)
+
+    calls = MainThreadCalls(after_call=keep_ours if stop_signals else None)
 
     async def run() -> int:
         send, receive = trio.open_memory_channel[int](math.inf)
         token = trio.lowlevel.current_trio_token()
-        started.append(lambda number: token.run_sync_soon(send.send_nowait, number))
+
+        def deliver(number: int) -> None:
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                send.send_nowait(number)  # refused once ``main`` has returned
+
+        started.append(lambda number: token.run_sync_soon(deliver, number))
         for number in list(received):  # came before the line above: pass them on now
-            send.send_nowait(number)
+            deliver(number)
         async with receive:
             return await main(calls, receive)
 
@@ -70,6 +91,7 @@ def run_beside_main_thread(
             calls.close()
 
     previous = {number: signal.signal(number, on_signal) for number in stop_signals}
+    _CAUGHT_IN_THIS_PROCESS.update(stop_signals)
     try:
         thread = threading.Thread(target=trio_thread, name="lambda-legacy trio", daemon=True)
         thread.start()
@@ -84,3 +106,17 @@ def run_beside_main_thread(
     if failure:
         raise failure[0]
     return status[0]
+
+
+#: The stop signals this process catches for a trio run; a forked child gets their defaults.
+_CAUGHT_IN_THIS_PROCESS: set[int] = set()
+
+
+def _defaults_in_a_child() -> None:
+    for number in _CAUGHT_IN_THIS_PROCESS:
+        signal.signal(number, signal.SIG_DFL)
+    _CAUGHT_IN_THIS_PROCESS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_defaults_in_a_child)

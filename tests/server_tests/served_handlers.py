@@ -218,3 +218,22 @@ def gated_thread(event: object, context: LambdaContext) -> object:
     while not (folder / "release").exists():
         time.sleep(GATE_POLL_SECONDS)
     return {"tag": tag, "main_thread": threading.current_thread() is threading.main_thread()}
+
+
+def asyncio_signal_handler(event: object, context: LambdaContext) -> object:
+    """Runs an asyncio loop that handles SIGTERM itself; closing it leaves SIGTERM at SIG_DFL."""
+
+    async def with_a_handler() -> None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, lambda: None)
+
+    asyncio.run(with_a_handler())
+    return "done"
+
+
+def forks(event: object, context: LambdaContext) -> object:
+    """Forks; the child returns from the handler too, after writing its pid to the event's file."""
+    pid = os.fork()
+    if pid == 0:
+        Path(str(event)).write_text(str(os.getpid()), encoding="utf-8")
+        return "child"
+    return "parent"

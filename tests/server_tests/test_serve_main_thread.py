@@ -9,6 +9,7 @@ sends, take worker threads while the main thread is busy, and Ping is answered m
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
@@ -21,6 +22,7 @@ import trio
 # The suite imports test modules with importlib, which does not put their folder on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from process_checks import gone
 from served_process import (
     PROCESS_TIMEOUT,
     gate_event,
@@ -128,3 +130,50 @@ def test_what_a_call_raises_is_raised_in_the_run() -> None:
         return 0
 
     assert run_beside_main_thread(main) == 3
+
+
+@guarded
+async def test_sigterm_still_finishes_cleanly_after_a_handler_s_asyncio_signal_handler() -> None:
+    # asyncio puts SIGTERM back to SIG_DFL when the handler's loop closes; ours comes back.
+    with served("served_handlers.asyncio_signal_handler") as server:
+        async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as client:
+            reply = await client.invoke(invoke_request(b"{}", "r1"))
+        server.send_signal(signal.SIGTERM)
+        status = await server.wait()
+    assert reply.payload == b'"done"'
+    assert status == 0, server.stderr()
+
+
+@guarded
+async def test_a_child_forked_by_a_handler_exits_when_it_returns(tmp_path: Path) -> None:
+    pid_file = tmp_path / "child.pid"
+    with served("served_handlers.forks") as server:
+        async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as client:
+            reply = await client.invoke(invoke_request(json.dumps(str(pid_file)).encode(), "r1"))
+        await wait_for_file(pid_file)
+        with trio.fail_after(PROCESS_TIMEOUT):
+            while not (pid_file.read_text(encoding="utf-8")):
+                await trio.sleep(0.01)
+            child = int(pid_file.read_text(encoding="utf-8"))
+            while not gone(child):
+                await trio.sleep(0.01)
+    assert reply.payload == b'"parent"'
+
+
+#: Servers stopped with two quick SIGTERMs; the window between them moves through shutdown.
+DOUBLE_SIGTERMS = 15
+
+
+@guarded
+async def test_a_second_sigterm_during_shutdown_never_shows_a_traceback() -> None:
+    for attempt in range(DOUBLE_SIGTERMS):
+        with served("served_handlers.echo") as server:
+            async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as client:
+                await client.ping()
+            server.send_signal(signal.SIGTERM)
+            await trio.sleep((attempt % 5) * 0.001)
+            with contextlib.suppress(ProcessLookupError):
+                server.send_signal(signal.SIGTERM)
+            status = await server.wait()
+        assert "Traceback" not in server.stderr(), server.stderr()
+        assert status in (0, -signal.SIGTERM)  # ended, or killed once our handler was gone
