@@ -94,6 +94,8 @@ class HandlerFunction:
     #: Where a plain handler runs: worker threads, or the main thread first when the process
     #: entry runs trio beside it (:class:`runtime._handler_threads.MainThreadFirst`).
     plain_calls: Callable[..., Awaitable[Any]] = handler_threads.run_sync
+    #: Called on a plain handler's thread just before it sends the reply itself.
+    replying: Callable[[], None] | None = None
 
     async def invoke(self, request: InvokeRequest, reply: ReplyNow | None = None) -> InvokeResponse:
         """Run one event through the handler; errors come back inside the response.
@@ -125,7 +127,7 @@ class HandlerFunction:
                 result = await call_handler(self.handler, event, context)
             else:
                 result = await self.plain_calls(
-                    _call_and_reply, self.handler, event, context, reply
+                    _call_and_reply, self.handler, event, context, reply, self.replying
                 )
                 if isinstance(result, _Encoded):
                     return result.response
@@ -159,7 +161,11 @@ class _NotEncoded:
 
 
 def _call_and_reply(
-    handler: Handler, event: object, context: object, reply: ReplyNow
+    handler: Handler,
+    event: object,
+    context: object,
+    reply: ReplyNow,
+    replying: Callable[[], None] | None,
 ) -> _Encoded | _NotEncoded | object:
     """In the worker thread: the handler's result, encoded and offered to ``reply`` if it can be.
 
@@ -175,5 +181,7 @@ def _call_and_reply(
         return _NotEncoded(exc)
     response = InvokeResponse(payload=payload)
     sys.stdout.flush()  # this invoke's output goes out before its reply
+    if replying is not None:
+        replying()
     reply(response)
     return _Encoded(response)

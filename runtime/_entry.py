@@ -177,7 +177,8 @@ def _run(mode: RpcMode, function: HandlerFunction, first_user_id: int) -> int:
     registry = TypeRegistry(first_user_id)
 
     async def main(calls: MainThreadCalls, stop_requests: StopRequests) -> int:
-        function.plain_calls = MainThreadFirst(calls).run_sync
+        first = MainThreadFirst(calls)
+        function.plain_calls, function.replying = first.run_sync, first.replying
         return await serve_function(
             function, listen_port, registry=registry, stop_requests=stop_requests
         )

@@ -282,7 +282,12 @@ class MainThreadFirst:
     Lambda sends a go1.x function one invoke at a time, so every call runs on the main thread,
     as under awslambdaric (see :class:`MainThreadCalls`); concurrent invokes, which only local
     load puts on a function, take worker threads as before rather than wait their turn.
-    Used from the trio thread only, so the flag needs no lock.
+
+    The main thread counts as free again once its call is done, or once it is about to send the
+    call's reply itself (:meth:`replying`): the client may send its next invoke as soon as it has
+    the reply, before this thread is back for its next call, and that invoke must still queue
+    for the main thread, not take a worker. A bool, read on the trio thread and set on either
+    (the GIL makes that atomic); a stale reading only queues a call behind the main thread's.
     """
 
     main: MainThreadCalls
@@ -297,4 +302,9 @@ class MainThreadFirst:
         try:
             return await self.main.run_sync(fn, *args)
         finally:
+            self._main_busy = False
+
+    def replying(self) -> None:
+        """Called on the thread that runs a call, just before it sends that call's reply."""
+        if threading.current_thread() is threading.main_thread():
             self._main_busy = False
