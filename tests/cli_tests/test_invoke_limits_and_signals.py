@@ -182,36 +182,33 @@ def test_a_reader_that_goes_away_ends_the_command_with_status_1() -> None:
     assert b"Traceback" not in err, err.decode()[-2000:]
 
 
-def _without_stdin() -> None:
-    os.close(0)
+def _invoke_without_stdin(*args: str) -> subprocess.CompletedProcess[str]:
+    """``lambda-legacy invoke ARGS`` with its standard input closed, not merely empty."""
+
+    def close_stdin() -> None:
+        os.close(0)
+
+    return subprocess.run(
+        [*CLI, "invoke", *args],
+        cwd=ROOT,
+        preexec_fn=close_stdin,
+        capture_output=True,
+        text=True,
+        timeout=HANG_LIMIT,
+        check=False,
+    )
 
 
 def test_events_from_a_file_need_no_stdin(tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
     events.write_text('{"a": 1}\n{"b": 2}', encoding="utf-8")  # the last line has no newline
     go = [str(gopeer()), "function", "--handler", "echo"]
-    result = subprocess.run(
-        [*CLI, "invoke", "--events", str(events), "--", *go],
-        cwd=ROOT,
-        preexec_fn=_without_stdin,
-        capture_output=True,
-        text=True,
-        timeout=HANG_LIMIT,
-        check=False,
-    )
+    result = _invoke_without_stdin("--events", str(events), "--", *go)
     assert (result.returncode, result.stdout) == (0, '{"a":1}\n{"b":2}\n'), result.stderr
 
 
 @pytest.mark.parametrize("option", ["--event", "--events"])
 def test_reading_a_closed_stdin_is_a_usage_error(option: str) -> None:
-    result = subprocess.run(
-        [*CLI, "invoke", option, "-", "--", "true"],
-        cwd=ROOT,
-        preexec_fn=_without_stdin,
-        capture_output=True,
-        text=True,
-        timeout=HANG_LIMIT,
-        check=False,
-    )
+    result = _invoke_without_stdin(option, "-", "--", "true")
     assert result.returncode == 2
     assert result.stderr == "lambda-legacy invoke: [Errno 9] Bad file descriptor\n"
