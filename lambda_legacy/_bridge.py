@@ -117,12 +117,17 @@ def _error_body(error: FunctionError) -> bytes:
     return error.to_json().encode()
 
 
-async def _post(api: RuntimeApiClient, outcome: InvokeOutcome) -> None:
-    """Post the outcome; it is accepted (202) before the next event is asked for."""
+async def _post(api: RuntimeApiClient, outcome: InvokeOutcome, invocation_id: str | None) -> None:
+    """Post the outcome, with the event's invocation id as Lambda's runtimes send it back; it is
+    accepted (202) before the next event is asked for."""
     if outcome.error is None:
-        await api.post_response(outcome.request_id, outcome.payload or b"", _RESPONSE_CONTENT_TYPE)
+        payload = outcome.payload or b""
+        await api.post_response(
+            outcome.request_id, payload, _RESPONSE_CONTENT_TYPE, invocation_id=invocation_id
+        )
     else:
-        await api.post_error(outcome.request_id, _error_body(outcome.error), xray_cause=None)
+        body = _error_body(outcome.error)
+        await api.post_error(outcome.request_id, body, xray_cause=None, invocation_id=invocation_id)
 
 
 @attrs.frozen
@@ -142,7 +147,7 @@ async def _serve_events(api: RuntimeApiClient, service: FunctionService) -> Brid
     while True:
         event = await api.next_invocation()
         outcome = await service.invoke(request_from_next(event))
-        await _post(api, outcome)
+        await _post(api, outcome, event.invocation_id)
 
 
 async def run_bridge(

@@ -87,7 +87,14 @@ SANDBOX_VALUES = {
 
 
 async def test_the_function_sees_the_sandbox_but_not_the_runtime_api(tmp_path: Path) -> None:
-    api = ScriptedApi(events=[({"Lambda-Runtime-Aws-Request-Id": "r1"}, b'{"a":1}')])
+    api = ScriptedApi(
+        events=[
+            (
+                {"Lambda-Runtime-Aws-Request-Id": "r1", "Lambda-Runtime-Invocation-Id": "inv-3"},
+                b'{"a":1}',
+            )
+        ]
+    )
     async with scripted_address(api) as address:
         process = await trio.lowlevel.open_process(
             [*BRIDGE, "--", str(_wrapped_go_function(tmp_path))],
@@ -100,8 +107,12 @@ async def test_the_function_sees_the_sandbox_but_not_the_runtime_api(tmp_path: P
             await api.drained.wait()  # the event was answered and the next one asked for
             process.send_signal(signal.SIGTERM)
             assert await process.wait() == 0
-    posts = [(seen.target, seen.body) for seen in api.seen if seen.method == "POST"]
-    assert posts == [("/2018-06-01/runtime/invocation/r1/response", b'{"a":1}')]
+    posts = [seen for seen in api.seen if seen.method == "POST"]
+    assert [(seen.target, seen.body) for seen in posts] == [
+        ("/2018-06-01/runtime/invocation/r1/response", b'{"a":1}')
+    ]
+    # Sent back as Lambda's own runtimes do (it routes results where invokes run concurrently).
+    assert posts[0].headers.get(b"lambda-runtime-invocation-id") == b"inv-3"
     lines = (tmp_path / "env.txt").read_text(encoding="utf-8").splitlines()
     seen = dict(line.split("=", 1) for line in lines if "=" in line)
     assert "_LAMBDA_SERVER_PORT" in seen
