@@ -238,13 +238,7 @@ class _RuntimeLoop:
 
     client: RuntimeApiClient
     handler: Handler
-    settings: Settings
-    encoder: ResultEncoder
-    error_log: _ErrorLog
-    environ: MutableMapping[str, str]
-    cwd: str
-    clock: Clock
-    current: _CurrentInvoke
+    prepared: PreparedRuntime
     #: Where plain handlers run: the main thread when served by :func:`serve_prepared`, else
     #: worker threads (:func:`call_handler`).
     main_thread: MainThreadCalls | None = None
@@ -253,12 +247,12 @@ class _RuntimeLoop:
         """Serve invokes until the Runtime API fails or a handler ends the process."""
         while True:
             invocation = await self.client.next_invocation()
-            self.current.request_id = invocation.request_id
-            self.current.tenant_id = invocation.tenant_id
+            self.prepared.current.request_id = invocation.request_id
+            self.prepared.current.tenant_id = invocation.tenant_id
             if invocation.trace_id is not None:
-                self.environ[TRACE_ID_VARIABLE] = invocation.trace_id
+                self.prepared.environ[TRACE_ID_VARIABLE] = invocation.trace_id
             else:
-                self.environ.pop(TRACE_ID_VARIABLE, None)
+                self.prepared.environ.pop(TRACE_ID_VARIABLE, None)
             await self.invoke(invocation)
 
     async def _call(self, event: object, context: LambdaContext) -> object:
@@ -271,23 +265,24 @@ class _RuntimeLoop:
 
     async def invoke(self, invocation: Invocation) -> None:
         """Run one event through the handler and post the outcome."""
+        prepared = self.prepared
         request_id = invocation.request_id
         fatal = False
         try:
-            context = build_runtime_api_context(invocation, self.settings, self.clock)
+            context = build_runtime_api_context(invocation, prepared.settings, prepared.clock)
             event = unmarshal_event(invocation.body, invocation.content_type)
             result = await self._call(event, context)
-            body, content_type = marshal_result(self.encoder, result)
+            body, content_type = marshal_result(prepared.encoder, result)
         except trio.Cancelled:
             raise
         except RuntimeFault as fault:
             document = error_document(fault.message, fault.error_type, request_id, [])
-            cause = xray_cause(FAULT_XRAY_TYPE, fault.message, self.cwd, [])
+            cause = xray_cause(FAULT_XRAY_TYPE, fault.message, prepared.cwd, [])
         except BaseException as exc:
             message, error_type = safe_str(exc), type(exc).__name__
             trace = format_user_traceback(exc.__traceback__)
             document = error_document(message, error_type, request_id, trace)
-            cause = xray_cause(error_type, message, self.cwd, _user_frames(exc, len(trace)))
+            cause = xray_cause(error_type, message, prepared.cwd, _user_frames(exc, len(trace)))
             fatal = not isinstance(exc, Exception)
         else:
             await self.client.post_response(
@@ -296,11 +291,11 @@ class _RuntimeLoop:
             return
         finally:
             sys.stdout.flush()
-        self.error_log.write(document)
+        prepared.error_log.write(document)
         await self.client.post_error(
             request_id,
-            to_json(self.encoder, document),
-            xray_cause=to_json(self.encoder, cause),
+            to_json(prepared.encoder, document),
+            xray_cause=to_json(prepared.encoder, cause),
             invocation_id=invocation.invocation_id,
         )
         if fatal:
@@ -421,16 +416,7 @@ async def run_prepared(
             )
             return 1
         loop = _RuntimeLoop(
-            client=client,
-            handler=prepared.handler,
-            settings=settings,
-            encoder=prepared.encoder,
-            error_log=prepared.error_log,
-            environ=prepared.environ,
-            cwd=prepared.cwd,
-            clock=prepared.clock,
-            current=prepared.current,
-            main_thread=main_thread,
+            client=client, handler=prepared.handler, prepared=prepared, main_thread=main_thread
         )
         try:
             await loop.run()
