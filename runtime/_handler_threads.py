@@ -86,6 +86,24 @@ class _Call:
     task: trio.lowlevel.Task
     token: trio.lowlevel.TrioToken
 
+    @classmethod
+    def from_here(cls, fn: Callable[..., object], args: tuple[object, ...]) -> _Call:
+        """The call of ``fn(*args)`` for the current trio task, in a copy of its context."""
+        return cls(
+            fn=fn,
+            args=args,
+            context=contextvars.copy_context(),
+            task=trio.lowlevel.current_task(),
+            token=trio.lowlevel.current_trio_token(),
+        )
+
+    def answer(self, result: outcome.Outcome[object]) -> None:
+        """Wake the waiting task with ``result``, from the thread that ran the call."""
+        try:  # noqa: SIM105 - a try costs nothing here, contextlib.suppress a microsecond
+            self.token.run_sync_soon(trio.lowlevel.reschedule, self.task, result)
+        except trio.RunFinishedError:
+            pass  # the run ended under a waiting task (it crashed): no one is left to tell
+
 
 @attrs.define(eq=False)
 class _Worker:
@@ -140,13 +158,7 @@ class HandlerThreadPool:
         except trio.WouldBlock:
             await slots.acquire()
         try:
-            call = _Call(
-                fn=fn,
-                args=args,
-                context=contextvars.copy_context(),
-                task=trio.lowlevel.current_task(),
-                token=trio.lowlevel.current_trio_token(),
-            )
+            call = _Call.from_here(fn, args)
             with self._lock:
                 worker = self._idle.pop() if self._idle else None
             if worker is None:
@@ -183,10 +195,7 @@ class HandlerThreadPool:
             # Idle again before the caller resumes, so its next call finds this thread.
             with self._lock:
                 self._idle.append(worker)
-            try:  # noqa: SIM105 - a try costs nothing here, contextlib.suppress a microsecond
-                call.token.run_sync_soon(trio.lowlevel.reschedule, call.task, result)
-            except trio.RunFinishedError:
-                pass  # the run ended under a waiting task (it crashed): no one is left to tell
+            call.answer(result)
             del result
             call = None  # hold neither the event, the context nor the result while idle
             call = self._next_call(worker)
@@ -230,15 +239,7 @@ class MainThreadCalls:
     async def run_sync(self, fn: Callable[..., _T], *args: object) -> _T:
         """Return ``fn(*args)`` run on the serving thread, in a copy of the caller's context."""
         await trio.lowlevel.checkpoint_if_cancelled()
-        self._calls.put(
-            _Call(
-                fn=fn,
-                args=args,
-                context=contextvars.copy_context(),
-                task=trio.lowlevel.current_task(),
-                token=trio.lowlevel.current_trio_token(),
-            )
-        )
+        self._calls.put(_Call.from_here(fn, args))
         result: _T = await trio.lowlevel.wait_task_rescheduled(_keep_waiting)
         return result
 
@@ -256,10 +257,7 @@ class MainThreadCalls:
                 os._exit(0)
             if self.after_call is not None:
                 self.after_call()
-            try:  # noqa: SIM105 - as in HandlerThreadPool._work
-                call.token.run_sync_soon(trio.lowlevel.reschedule, call.task, result)
-            except trio.RunFinishedError:
-                pass
+            call.answer(result)
             del result, call
 
     def close(self) -> None:
