@@ -303,6 +303,13 @@ class MainThreadFirst:
             self._main_busy = False
 
     def replying(self) -> None:
-        """Called on the thread that runs a call, just before it sends that call's reply."""
+        """Called on the thread that runs a call, just before it sends that call's reply.
+
+        On the main thread, its upkeep (:attr:`MainThreadCalls.after_call`) runs now too, not
+        only after the call: the client may act on the reply at once (a SIGTERM right after it
+        must meet our handler, not the SIG_DFL a handler's asyncio loop left behind).
+        """
         if threading.current_thread() is threading.main_thread():
             self._main_busy = False
+            if self.main.after_call is not None:
+                self.main.after_call()
