@@ -126,8 +126,9 @@ class HandlerFunction:
             if reply is None or is_async_handler(self.handler):
                 result = await call_handler(self.handler, event, context)
             else:
+                answer = _ThreadAnswer(reply, self.replying, os.getpid())
                 result = await self.plain_calls(
-                    _call_and_reply, self.handler, event, context, reply, self.replying
+                    _call_and_reply, self.handler, event, context, answer
                 )
                 if isinstance(result, _Encoded):
                     return result.response
@@ -160,19 +161,29 @@ class _NotEncoded:
     error: Exception
 
 
+@attrs.frozen
+class _ThreadAnswer:
+    """How a plain handler's thread answers its invoke itself."""
+
+    #: Sends the reply.
+    reply: ReplyNow
+    #: Called just before the reply is sent (:attr:`HandlerFunction.replying`).
+    replying: Callable[[], None] | None
+    #: The server's process: a child the handler forks is not it, and must not answer.
+    serving_pid: int
+
+
 def _call_and_reply(
-    handler: Handler,
-    event: object,
-    context: object,
-    reply: ReplyNow,
-    replying: Callable[[], None] | None,
+    handler: Handler, event: object, context: object, answer: _ThreadAnswer
 ) -> _Encoded | _NotEncoded | object:
-    """In the worker thread: the handler's result, encoded and offered to ``reply`` if it can be.
+    """In the handler's thread: its result, encoded and offered to ``answer.reply`` if it can be.
 
     Returns a coroutine as it is, for the trio side to await, and a result that does not
-    serialise as the error that says why, for the trio side to raise.
+    serialise as the error that says why, for the trio side to raise. A child the handler
+    forked returns here too, and exits instead of answering the parent's call.
     """
     result = handler(event, context)
+    handler_threads.exit_if_forked(answer.serving_pid)
     if inspect.iscoroutine(result):
         return result
     try:
@@ -181,7 +192,7 @@ def _call_and_reply(
         return _NotEncoded(exc)
     response = InvokeResponse(payload=payload)
     sys.stdout.flush()  # this invoke's output goes out before its reply
-    if replying is not None:
-        replying()
-    reply(response)
+    if answer.replying is not None:
+        answer.replying()
+    answer.reply(response)
     return _Encoded(response)

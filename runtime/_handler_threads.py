@@ -43,6 +43,7 @@ import os
 import queue
 import sys
 import threading
+import traceback
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -56,6 +57,7 @@ __all__ = [
     "HandlerThreadPool",
     "MainThreadCalls",
     "MainThreadFirst",
+    "exit_if_forked",
     "run_sync",
 ]
 
@@ -85,6 +87,8 @@ class _Call:
     context: contextvars.Context
     task: trio.lowlevel.Task
     token: trio.lowlevel.TrioToken
+    #: The process the waiting task runs in; a child the call forks is not it.
+    pid: int
 
     @classmethod
     def from_here(cls, fn: Callable[..., object], args: tuple[object, ...]) -> _Call:
@@ -95,7 +99,14 @@ class _Call:
             context=contextvars.copy_context(),
             task=trio.lowlevel.current_task(),
             token=trio.lowlevel.current_trio_token(),
+            pid=os.getpid(),
         )
+
+    def run(self) -> outcome.Outcome[object]:
+        """``fn(*args)`` in the call's context, on this thread; a child it forks ends here."""
+        result = outcome.capture(self.context.run, self.fn, *self.args)
+        exit_if_forked(self.pid, result.error if isinstance(result, outcome.Error) else None)
+        return result
 
     def answer(self, result: outcome.Outcome[object]) -> None:
         """Wake the waiting task with ``result``, from the thread that ran the call."""
@@ -191,7 +202,7 @@ class HandlerThreadPool:
         """A worker thread's life: run calls until idle for :attr:`idle_seconds`."""
         call = self._next_call(worker)
         while call is not None:
-            result = outcome.capture(call.context.run, call.fn, *call.args)
+            result = call.run()
             # Idle again before the caller resumes, so its next call finds this thread.
             with self._lock:
                 self._idle.append(worker)
@@ -234,7 +245,6 @@ class MainThreadCalls:
     #: Run on the serving thread after each call (the caller's upkeep: signal handlers).
     after_call: Callable[[], None] | None = None
     _calls: queue.SimpleQueue[_Call | None] = attrs.field(init=False, factory=queue.SimpleQueue)
-    _pid: int = attrs.field(init=False, factory=os.getpid)
 
     async def run_sync(self, fn: Callable[..., _T], *args: object) -> _T:
         """Return ``fn(*args)`` run on the serving thread, in a copy of the caller's context."""
@@ -244,17 +254,9 @@ class MainThreadCalls:
         return result
 
     def serve(self) -> None:
-        """Run calls on this thread until :meth:`close`.
-
-        A child forked by a call, returning from it, exits with status 0: it has no trio thread
-        to answer, nor anything else to do.
-        """
+        """Run calls on this thread until :meth:`close`."""
         while (call := self._calls.get()) is not None:
-            result = outcome.capture(call.context.run, call.fn, *call.args)
-            if os.getpid() != self._pid:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(0)
+            result = call.run()
             if self.after_call is not None:
                 self.after_call()
             call.answer(result)
@@ -263,6 +265,22 @@ class MainThreadCalls:
     def close(self) -> None:
         """Let :meth:`serve` return once the calls before this one are done."""
         self._calls.put(None)
+
+
+def exit_if_forked(pid: int, error: BaseException | None = None) -> None:
+    """End this process if it is not ``pid`` but a child a handler forked.
+
+    Such a child, back from the handler, has no trio thread to answer and must not send a reply
+    on the parent's connection: it flushes its output and exits, with status 0 after a return,
+    and after a raise with the traceback on stderr and status 1, as an uncaught exception ends
+    a Python program.
+    """
+    if os.getpid() != pid:
+        if error is not None:
+            traceback.print_exception(error)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0 if error is None else 1)
 
 
 _POOL = HandlerThreadPool()

@@ -65,3 +65,9 @@ def test_a_plain_handler_runs_on_the_thread_that_imported_its_module(
         "sqlite": "ok",
         "signal": "ok",
     }
+
+
+def test_a_child_forked_by_a_plain_handler_ends_when_it_returns(
+    emulator_kind: str, tmp_path: Path
+) -> None:
+    assert _invoke_once(emulator_kind, "where_code_runs.forks", tmp_path) == {"child_status": 0}

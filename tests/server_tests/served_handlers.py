@@ -231,9 +231,19 @@ def asyncio_signal_handler(event: object, context: LambdaContext) -> object:
 
 
 def forks(event: object, context: LambdaContext) -> object:
-    """Forks; the child returns from the handler too, after writing its pid to the event's file."""
+    """Fork. The child returns from the handler too, or raises if the event says so; the parent
+    waits for it to end, then answers with its exit status and where the call ran. A gated
+    event (see :func:`gated_thread`) only holds the thread it runs on."""
+    assert isinstance(event, dict)
+    if "gate" in event:
+        return gated_thread(event, context)
     pid = os.fork()
     if pid == 0:
-        Path(str(event)).write_text(str(os.getpid()), encoding="utf-8")
+        if event["child_raises"]:
+            raise RuntimeError("raised in the child")
         return "child"
-    return "parent"
+    _, status = os.waitpid(pid, 0)
+    return {
+        "child_status": os.waitstatus_to_exitcode(status),
+        "main_thread": threading.current_thread() is threading.main_thread(),
+    }

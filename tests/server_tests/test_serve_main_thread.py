@@ -22,7 +22,6 @@ import trio
 # The suite imports test modules with importlib, which does not put their folder on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from process_checks import gone
 from served_process import (
     PROCESS_TIMEOUT,
     gate_event,
@@ -152,20 +151,33 @@ async def test_sigterm_still_finishes_cleanly_after_a_handler_s_asyncio_signal_h
     assert status == 0, server.stderr()
 
 
+@pytest.mark.parametrize("child_raises", [False, True], ids=["returns", "raises"])
+@pytest.mark.parametrize("on_main_thread", [True, False], ids=["main-thread", "worker"])
 @guarded
-async def test_a_child_forked_by_a_handler_exits_when_it_returns(tmp_path: Path) -> None:
-    pid_file = tmp_path / "child.pid"
+async def test_a_child_forked_by_a_handler_ends_without_answering(
+    tmp_path: Path, on_main_thread: bool, child_raises: bool
+) -> None:
+    # The parent's handler returns only once the child has ended, so a reply from the child
+    # would come first.
+    fork_event = json.dumps({"child_raises": child_raises}).encode()
     with served("served_handlers.forks") as server:
         async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as client:
-            reply = await client.invoke(invoke_request(json.dumps(str(pid_file)).encode(), "r1"))
-        await wait_for_file(pid_file)
-        with trio.fail_after(PROCESS_TIMEOUT):
-            while not (pid_file.read_text(encoding="utf-8")):
-                await trio.sleep(0.01)
-            child = int(pid_file.read_text(encoding="utf-8"))
-            while not gone(child):
-                await trio.sleep(0.01)
-    assert reply.payload == b'"parent"'
+            if on_main_thread:
+                reply = await client.invoke(invoke_request(fork_event, "fork"))
+            else:
+                async with trio.open_nursery() as nursery:
+                    hold = invoke_request(gate_event(tmp_path, "hold"), "hold")
+                    nursery.start_soon(client.invoke, hold)
+                    await wait_for_file(tmp_path / "started-hold")  # the main thread is busy
+                    reply = await client.invoke(invoke_request(fork_event, "fork"))
+                    (tmp_path / "release").touch()
+            again = await client.invoke(invoke_request(b'{"child_raises": false}', "again"))
+    assert json.loads(reply.payload) == {
+        "child_status": 1 if child_raises else 0,
+        "main_thread": on_main_thread,
+    }
+    assert json.loads(again.payload) == {"child_status": 0, "main_thread": True}
+    assert ("RuntimeError: raised in the child" in server.stderr()) == child_raises
 
 
 #: Servers stopped with two quick SIGTERMs; the window between them moves through shutdown.

@@ -9,6 +9,7 @@ and httpx ask), not ours; what the module set up for its thread (an ``asyncio`` 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sqlite3
 import threading
@@ -82,3 +83,13 @@ def thread_state(event: object, context: object) -> object:
         "sqlite": _outcome(lambda: _DATABASE.execute("select 'ok'").fetchone()[0]),
         "signal": _outcome(_set_a_signal_handler),
     }
+
+
+def forks(event: object, context: object) -> object:
+    """Fork; the child returns from the handler too. The parent waits for it to end and answers
+    with its exit status (the child, with no trio thread, must end instead of answering)."""
+    pid = os.fork()
+    if pid == 0:
+        return "child"
+    _, status = os.waitpid(pid, 0)
+    return {"child_status": os.waitstatus_to_exitcode(status)}
