@@ -33,7 +33,12 @@ _RUNTIME_DIR = "lambda-legacy"
 ATTRS_BYTECODE = f"{_RUNTIME_DIR}/{_attrs_bytecode.FILE_NAME}"
 
 #: What a bundle imports to serve, both ways: the bytecode recorded at build time is theirs.
-SERVING_MODULES = ("lambda_legacy._cmd_serve", "runtime._runtime_api")
+SERVING_MODULES = (
+    "lambda_legacy._cmd_serve",
+    "runtime._rpc_mode",
+    "runtime._runtime_api",
+    "runtime._trio_side_run",
+)
 
 
 def bundle_root(executable: str) -> Path | None:
@@ -46,7 +51,7 @@ def bundle_root(executable: str) -> Path | None:
 
 def main(argv: Sequence[str]) -> int:
     """Serve ``argv[0]`` (the handler), passing the other arguments to ``serve``."""
-    defer()  # before _cmd_serve imports trio
+    defer()  # before anything imports trio
     root = bundle_root(sys.executable)
     if root is not None:
         _attrs_bytecode.install(root / ATTRS_BYTECODE)

@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 
-from gobrpc import FIRST_USER_ID_GO_1_21, FIRST_USER_ID_LEGACY
 from runtime._entry import LambdaEnvironmentError, serve
 
 __all__ = ["add_parser"]
@@ -27,8 +26,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve_parser.add_argument(
         "--gob-first-id",
         type=int,
-        choices=(FIRST_USER_ID_GO_1_21, FIRST_USER_ID_LEGACY),
-        default=FIRST_USER_ID_LEGACY,
+        metavar="{64,65}",
         help="gob id of the first user type: 65 as Go <= 1.20 numbers them, which go1.x "
         "functions were built with (default); 64 as Go >= 1.21 does",
     )
@@ -36,7 +34,19 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until SIGTERM (0) or a ShouldExit reply (1); 2 when no mode variable is set."""
+    """Serve until SIGTERM (0) or a ShouldExit reply (1); 2 when no mode variable is set or
+    ``--gob-first-id`` is neither id."""
+    if args.gob_first_id is not None:
+        # Checked here, not by argparse: the gob codec is no part of a Runtime API cold start.
+        from gobrpc import FIRST_USER_ID_GO_1_21, FIRST_USER_ID_LEGACY  # noqa: PLC0415 - lazy
+
+        if args.gob_first_id not in {FIRST_USER_ID_GO_1_21, FIRST_USER_ID_LEGACY}:
+            print(
+                f"lambda-legacy serve: --gob-first-id must be {FIRST_USER_ID_GO_1_21} or "
+                f"{FIRST_USER_ID_LEGACY}, not {args.gob_first_id}",
+                file=sys.stderr,
+            )
+            return USAGE_ERROR
     try:
         return serve(
             args.handler, environ=os.environ, port=args.port, first_user_id=args.gob_first_id

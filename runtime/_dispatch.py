@@ -31,7 +31,7 @@ from . import _handler_threads as handler_threads
 from ._context import build_context
 from ._errors import RuntimeFault
 from ._faults import ErrorInfo, error_from_exception
-from ._handler import Handler, call_handler, is_async_handler
+from ._handler import Handler, call_handler, exit_if_forked, is_async_handler
 from ._logging import INVOKE_REQUEST_ID
 from ._messages import (
     InvokeRequest,
@@ -183,7 +183,7 @@ def _call_and_reply(
     forked returns here too, and exits instead of answering the parent's call.
     """
     result = handler(event, context)
-    handler_threads.exit_if_forked(answer.serving_pid)
+    exit_if_forked(answer.serving_pid)
     if inspect.iscoroutine(result):
         return result
     try:

@@ -10,9 +10,13 @@ The steps, in awslambdaric's order where it has one:
    :data:`~runtime._logging.INVOKE_REQUEST_ID` (per invoke, not per process);
 5. the handler: resolved from its ``module.function`` name, or taken as given. An init error is
    printed to stderr and kept: every invoke is answered with it and ShouldExit, Ping still works;
-6. the trio server, until SIGTERM (status 0) or a ShouldExit reply (status 1), on a thread of its
-   own: plain handlers run on the main thread (:mod:`runtime._main_thread`), the one that
-   imported their module, as awslambdaric calls them.
+6. the trio server (:mod:`runtime._rpc_mode`), until SIGTERM (status 0) or a ShouldExit reply
+   (status 1), on a thread of its own: plain handlers run on the main thread
+   (:mod:`runtime._main_thread`), the one that imported their module, as awslambdaric calls them.
+
+Runtime API mode (:mod:`runtime._runtime_api`) does steps 3 to 5 its own way and serves on the
+main thread without trio; each mode's modules are imported only once it is chosen, so neither
+pays for the other's at start-up.
 
 The caller exits the process with the returned status.
 """
@@ -20,30 +24,17 @@ The caller exits the process with the returned status.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from collections.abc import MutableMapping
 
 import attrs
 
-from gobrpc import FIRST_USER_ID_LEGACY, TypeRegistry
-
-from ._dispatch import HandlerFunction
 from ._errors import LambdaLegacyError, RuntimeFault
 from ._handler import Handler, resolve_handler
-from ._handler_threads import MainThreadCalls, MainThreadFirst
 from ._logging import INVOKE_REQUEST_ID, install_lambda_logging, make_stdout_unbuffered
-from ._main_thread import StopRequests, run_beside_main_thread
-from ._server import serve_function
 from ._settings import Settings
 
 __all__ = ["LambdaEnvironmentError", "RpcMode", "RuntimeApiMode", "choose_mode", "serve"]
-
-#: The largest TCP port; Go's listen refuses a larger one with "invalid port".
-MAX_PORT = 65535
-
-#: Exit status when the listener cannot be opened, as aws-lambda-go's ``log.Fatal`` gives.
-LISTEN_FAILED = 1
 
 
 class LambdaEnvironmentError(LambdaLegacyError):
@@ -110,25 +101,13 @@ def _load_handler(
         return None, fault
 
 
-def _listen_port(mode: RpcMode) -> int | None:
-    """The port number, or None after printing Go's listen error for text it would refuse."""
-    try:
-        port = int(mode.port)
-    except ValueError:
-        port = -1
-    if not 0 <= port <= MAX_PORT:
-        print(f"listen tcp: address localhost:{mode.port}: invalid port", file=sys.stderr)
-        return None
-    return port
-
-
 def serve(
     target: Handler | str,
     *,
     environ: MutableMapping[str, str],
     port: str | None = None,
     cwd: str | None = None,
-    first_user_id: int = FIRST_USER_ID_LEGACY,
+    first_user_id: int | None = None,
 ) -> int:
     """Serve ``target`` (a handler, or its ``module.function`` name) until told to stop.
 
@@ -136,7 +115,7 @@ def serve(
     (pass ``os.environ``). ``port`` overrides ``_LAMBDA_SERVER_PORT``; ``cwd`` (default: the
     working directory) is searched for handler modules after ``LAMBDA_TASK_ROOT``.
     ``first_user_id`` is the gob type id of the first type the process sends: 65 as Go <= 1.20
-    numbers them (the go1.x default), 64 as Go >= 1.21 does.
+    numbers them (the go1.x default, and what None means), 64 as Go >= 1.21 does.
 
     With ``AWS_LAMBDA_RUNTIME_API`` set and no port, the handler is served through the Runtime
     API instead (:mod:`runtime._runtime_api`), as aws-lambda-go chooses.
@@ -153,35 +132,21 @@ def serve(
     cwd = os.getcwd() if cwd is None else cwd
     if isinstance(mode, RuntimeApiMode):
         # Imported here: the HTTP client is no part of a go1.x function's cold start.
-        from ._runtime_api import prepare_runtime_api, serve_prepared  # noqa: PLC0415 - lazy
+        from ._runtime_api import prepare_runtime_api, run_prepared  # noqa: PLC0415 - lazy
 
-        # awslambdaric's order (unbuffer, log handler, import), on the main thread outside trio;
-        # plain handlers then run on this thread too, and trio on another.
-        prepared = prepare_runtime_api(target, settings, environ=environ, cwd=cwd)
-        return serve_prepared(prepared)
+        # awslambdaric's order (unbuffer, log handler, import), then the loop, all on this thread.
+        return run_prepared(prepare_runtime_api(target, settings, environ=environ, cwd=cwd))
+    # Imported here: trio and the gob codec are no part of a Runtime API function's cold start.
+    from ._rpc_mode import serve_rpc  # noqa: PLC0415 - lazy on purpose
+
     make_stdout_unbuffered()
     install_lambda_logging(settings, INVOKE_REQUEST_ID.get, sys.stdout)
     handler, init_error = _load_handler(target, settings, cwd)
-    function = HandlerFunction(handler, settings, init_error, environ=environ)
-    return _run(mode, function, first_user_id)
-
-
-def _run(mode: RpcMode, function: HandlerFunction, first_user_id: int) -> int:
-    """Serve ``function`` in ``mode`` until stopped; the exit status.
-
-    Each mode's server is started here (the Runtime API loop joins the RPC server).
-    """
-    listen_port = _listen_port(mode)
-    if listen_port is None:
-        return LISTEN_FAILED
-    registry = TypeRegistry(first_user_id)
-
-    async def main(calls: MainThreadCalls, stop_requests: StopRequests) -> int:
-        first = MainThreadFirst(calls)
-        function.plain_calls, function.replying = first.run_sync, first.replying
-        return await serve_function(
-            function, listen_port, registry=registry, stop_requests=stop_requests
-        )
-
-    # Plain handlers on this (main) thread, as awslambdaric calls them; trio beside it.
-    return run_beside_main_thread(main, stop_signals=(signal.SIGTERM,))
+    return serve_rpc(
+        mode.port,
+        handler,
+        init_error=init_error,
+        settings=settings,
+        environ=environ,
+        first_user_id=first_user_id,
+    )

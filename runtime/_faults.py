@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import traceback
 from types import TracebackType
 
 import attrs
-import outcome
-import trio
 
 from ._errors import RuntimeFault
 
@@ -41,13 +40,16 @@ __all__ = [
 MAX_STACK_FRAMES = 32
 
 
-# Where the machinery between the server and the user's handler lives. Computed from module
-# paths, not from the environment.
-_INFRASTRUCTURE_DIRS = tuple(
-    os.path.dirname(path) + os.sep
-    for path in (__file__, trio.__file__, outcome.__file__)
-    if path is not None
-)
+def _infrastructure_dirs() -> tuple[str, ...]:
+    """Where the machinery between the runtime and the user's handler lives: this package, and
+    trio and outcome once imported (Runtime API mode may never import them, and their frames
+    exist only if it did). From module paths, not from the environment."""
+    paths = [__file__, *(getattr(sys.modules.get(name), "__file__", None) for name in _LOOPS)]
+    return tuple(os.path.dirname(path) + os.sep for path in paths if path is not None)
+
+
+#: The packages whose frames sit between a trio run and a handler.
+_LOOPS = ("trio", "outcome")
 
 _RawFrame = tuple[str, int, str]
 
@@ -81,8 +83,9 @@ def _raw_frames(tb: TracebackType | None) -> list[_RawFrame]:
         code = tb.tb_frame.f_code
         frames.append((code.co_filename, tb.tb_lineno, code.co_name))
         tb = tb.tb_next
+    infrastructure = _infrastructure_dirs()
     for index, (path, _line, _label) in enumerate(frames):
-        if not path.startswith(_INFRASTRUCTURE_DIRS):
+        if not path.startswith(infrastructure):
             return frames[index:]
     return frames
 

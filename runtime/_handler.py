@@ -19,10 +19,10 @@ import importlib
 import inspect
 import os
 import sys
+import traceback
 from collections.abc import Callable
 from typing import cast
 
-from . import _handler_threads as handler_threads
 from ._context import LambdaContext
 from ._errors import (
     BuiltInModuleConflict,
@@ -34,7 +34,7 @@ from ._errors import (
 )
 from ._faults import format_user_traceback
 
-__all__ = ["Handler", "call_handler", "is_async_handler", "resolve_handler"]
+__all__ = ["Handler", "call_handler", "exit_if_forked", "is_async_handler", "resolve_handler"]
 
 #: A user handler: ``handler(event, context)``, plain or ``async def``.
 Handler = Callable[..., object]
@@ -119,7 +119,26 @@ async def call_handler(handler: Handler, event: object, context: LambdaContext) 
     if is_async_handler(handler):
         result = handler(event, context)
     else:
-        result = await handler_threads.run_sync(handler, event, context)
+        # Imported here: Runtime API mode resolves handlers without ever starting trio.
+        from ._handler_threads import run_sync  # noqa: PLC0415 - lazy on purpose
+
+        result = await run_sync(handler, event, context)
     if inspect.iscoroutine(result):
         return await result
     return result
+
+
+def exit_if_forked(pid: int, error: BaseException | None = None) -> None:
+    """End this process if it is not ``pid`` but a child a handler forked.
+
+    Such a child, back from the handler, must not answer the parent's invoke (nor, in RPC mode,
+    wait for a trio thread it does not have): it flushes its output and exits, with status 0
+    after a return, and after a raise with the traceback on stderr and status 1, as an uncaught
+    exception ends a Python program.
+    """
+    if os.getpid() != pid:
+        if error is not None:
+            traceback.print_exception(error)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0 if error is None else 1)

@@ -41,9 +41,7 @@ import contextvars
 import itertools
 import os
 import queue
-import sys
 import threading
-import traceback
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -51,13 +49,14 @@ import attrs
 import outcome
 import trio
 
+from ._handler import exit_if_forked
+
 __all__ = [
     "IDLE_THREAD_SECONDS",
     "MAX_HANDLER_THREADS",
     "HandlerThreadPool",
     "MainThreadCalls",
     "MainThreadFirst",
-    "exit_if_forked",
     "run_sync",
 ]
 
@@ -265,22 +264,6 @@ class MainThreadCalls:
     def close(self) -> None:
         """Let :meth:`serve` return once the calls before this one are done."""
         self._calls.put(None)
-
-
-def exit_if_forked(pid: int, error: BaseException | None = None) -> None:
-    """End this process if it is not ``pid`` but a child a handler forked.
-
-    Such a child, back from the handler, has no trio thread to answer and must not send a reply
-    on the parent's connection: it flushes its output and exits, with status 0 after a return,
-    and after a raise with the traceback on stderr and status 1, as an uncaught exception ends
-    a Python program.
-    """
-    if os.getpid() != pid:
-        if error is not None:
-            traceback.print_exception(error)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0 if error is None else 1)
 
 
 _POOL = HandlerThreadPool()

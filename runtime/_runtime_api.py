@@ -2,20 +2,25 @@
 
 aws-lambda-go picks this mode when ``_LAMBDA_SERVER_PORT`` is empty and
 ``AWS_LAMBDA_RUNTIME_API`` is set; :func:`prepare_runtime_api` and :func:`run_prepared` are what
-the serve entry point runs
-then. The order of start-up and of each invoke is awslambdaric's (PROTOCOL.md section 7):
+the serve entry point runs then, on the main thread. The order of start-up and of each invoke is
+awslambdaric's (PROTOCOL.md section 7), and so is where it runs: everything on the main thread,
+one invoke at a time, with blocking HTTP calls
+(:class:`runtime._runtime_api_blocking.BlockingRuntimeApiClient`). No event loop runs around the
+handler or its module, and none is started for a plain handler: ``import trio`` alone would cost
+more than the rest of a cold start, and a hand-off to another thread a few hundred microseconds
+per invoke.
 
 1. ``sys.stdout``/``sys.stderr`` flush after every write, then the Lambda root log handler is
-   installed, then the handler module is imported (:func:`runtime._handler.resolve_handler`), on
-   the main thread and before trio runs (:func:`prepare_runtime_api`): module code that calls
-   ``asyncio.run`` or ``trio.run``, or sets a signal handler, works as under awslambdaric.
+   installed, then the handler module is imported (:func:`runtime._handler.resolve_handler`)
+   (:func:`prepare_runtime_api`): module code that calls ``asyncio.run`` or ``trio.run``, or sets
+   a signal handler, works as under awslambdaric.
 2. An init error is logged (a ``LAMBDA_WARNING`` line and the error line), posted to
    ``/runtime/init/error`` with ``Lambda-Runtime-Function-Error-Type``, and the process exits 1.
 3. Per invoke: ``GET /next``; the request id (and tenant id) become what log lines show;
    ``_X_AMZN_TRACE_ID`` is set to ``Lambda-Runtime-Trace-Id``, or removed when there is none;
-   the context is built from the headers, the event parsed, the handler called (``async def``
-   ones awaited on trio; plain ones on the main thread, as awslambdaric calls them, while trio
-   runs on a thread of its own: :func:`serve_prepared`), and the result posted to
+   the context is built from the headers, the event parsed, the handler called (plain ones right
+   there, as awslambdaric calls them; ``async def`` ones awaited on a trio run of their own,
+   :class:`runtime._trio_side_run.TrioSideRun`), and the result posted to
    ``/response``, or the error logged and posted to ``/error``, with the ``/next`` answer's
    ``Lambda-Runtime-Invocation-Id`` on either.
 
@@ -41,10 +46,9 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping, MutableMapping
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import attrs
-import trio
 
 from ._context import (
     W3C_FIELDS,
@@ -55,11 +59,10 @@ from ._context import (
 )
 from ._errors import LambdaContextUnmarshalError, RuntimeFault
 from ._faults import format_user_traceback, safe_str
-from ._handler import Handler, call_handler, is_async_handler, resolve_handler
-from ._handler_threads import MainThreadCalls
+from ._handler import Handler, exit_if_forked, is_async_handler, resolve_handler
 from ._logging import LambdaLogHandler, install_lambda_logging, make_stdout_unbuffered
-from ._main_thread import StopRequests, run_beside_main_thread
-from ._runtime_api_client import Invocation, RuntimeApiClient, RuntimeApiError
+from ._runtime_api_blocking import BlockingRuntimeApiClient
+from ._runtime_api_http import Invocation, RuntimeApiError
 from ._runtime_api_json import (
     ResultEncoder,
     error_document,
@@ -71,12 +74,14 @@ from ._runtime_api_json import (
 )
 from ._settings import Settings
 
+if TYPE_CHECKING:
+    from ._trio_side_run import TrioSideRun
+
 __all__ = [
     "PreparedRuntime",
     "build_runtime_api_context",
     "prepare_runtime_api",
     "run_prepared",
-    "serve_prepared",
 ]
 
 #: The variable AWS's X-Ray SDKs read the current trace header from.
@@ -234,36 +239,50 @@ class _FatalHandlerError(Exception):
 
 @attrs.define(eq=False)
 class _RuntimeLoop:
-    """The next / handle / post loop for one resolved handler."""
+    """The next / handle / post loop for one resolved handler, on the thread that runs it."""
 
-    client: RuntimeApiClient
+    client: BlockingRuntimeApiClient
     handler: Handler
     prepared: PreparedRuntime
-    #: Where plain handlers run: the main thread when served by :func:`serve_prepared`, else
-    #: worker threads (:func:`call_handler`).
-    main_thread: MainThreadCalls | None = None
+    #: Where ``async def`` handlers are awaited; started at the first one.
+    _trio: TrioSideRun | None = None
+    #: This runtime's process; a child the handler forks is not it.
+    _pid: int = attrs.field(init=False, factory=os.getpid)
 
-    async def run(self) -> None:
+    def run(self) -> None:
         """Serve invokes until the Runtime API fails or a handler ends the process."""
         while True:
-            invocation = await self.client.next_invocation()
+            invocation = self.client.next_invocation()
             self.prepared.current.request_id = invocation.request_id
             self.prepared.current.tenant_id = invocation.tenant_id
             if invocation.trace_id is not None:
                 self.prepared.environ[TRACE_ID_VARIABLE] = invocation.trace_id
             else:
                 self.prepared.environ.pop(TRACE_ID_VARIABLE, None)
-            await self.invoke(invocation)
+            self.invoke(invocation)
 
-    async def _call(self, event: object, context: LambdaContext) -> object:
-        if self.main_thread is None or is_async_handler(self.handler):
-            return await call_handler(self.handler, event, context)
-        result = await self.main_thread.run_sync(self.handler, event, context)
+    def _call(self, event: object, context: LambdaContext) -> object:
+        if is_async_handler(self.handler):
+            return self._side_run().call(self.handler, event, context)
+        try:
+            result = self.handler(event, context)
+        except BaseException as exc:
+            exit_if_forked(self._pid, exc)
+            raise
+        exit_if_forked(self._pid)  # a child the handler forked ends here, not at our API
         if inspect.iscoroutine(result):  # a decorator hid an ``async def``: awaited on trio
-            return await result
+            return self._side_run().await_(result)
         return result
 
-    async def invoke(self, invocation: Invocation) -> None:
+    def _side_run(self) -> TrioSideRun:
+        if self._trio is None:
+            # Imported here: trio is loaded only for a handler that needs it.
+            from ._trio_side_run import TrioSideRun  # noqa: PLC0415 - lazy on purpose
+
+            self._trio = TrioSideRun()
+        return self._trio
+
+    def invoke(self, invocation: Invocation) -> None:
         """Run one event through the handler and post the outcome."""
         prepared = self.prepared
         request_id = invocation.request_id
@@ -271,10 +290,8 @@ class _RuntimeLoop:
         try:
             context = build_runtime_api_context(invocation, prepared.settings, prepared.clock)
             event = unmarshal_event(invocation.body, invocation.content_type)
-            result = await self._call(event, context)
+            result = self._call(event, context)
             body, content_type = marshal_result(prepared.encoder, result)
-        except trio.Cancelled:
-            raise
         except RuntimeFault as fault:
             document = error_document(fault.message, fault.error_type, request_id, [])
             cause = xray_cause(FAULT_XRAY_TYPE, fault.message, prepared.cwd, [])
@@ -285,14 +302,14 @@ class _RuntimeLoop:
             cause = xray_cause(error_type, message, prepared.cwd, _user_frames(exc, len(trace)))
             fatal = not isinstance(exc, Exception)
         else:
-            await self.client.post_response(
+            self.client.post_response(
                 request_id, body, content_type, invocation_id=invocation.invocation_id
             )
             return
         finally:
             sys.stdout.flush()
         prepared.error_log.write(document)
-        await self.client.post_error(
+        self.client.post_error(
             request_id,
             to_json(prepared.encoder, document),
             xray_cause=to_json(prepared.encoder, cause),
@@ -310,13 +327,16 @@ def _user_frames(exc: BaseException, count: int) -> list[RawFrame]:
     return [(frame.filename, frame.lineno or 0, frame.name) for frame in summary]
 
 
-async def _report_init_error(
-    client: RuntimeApiClient, fault: RuntimeFault, error_log: _ErrorLog, encoder: ResultEncoder
+def _report_init_error(
+    client: BlockingRuntimeApiClient,
+    fault: RuntimeFault,
+    error_log: _ErrorLog,
+    encoder: ResultEncoder,
 ) -> None:
     logging.warning(INIT_WARNING)
     document = error_document(fault.message, fault.error_type, "", fault.stack_trace)
     error_log.write(document)
-    await client.post_init_error(to_json(encoder, document), error_type=fault.error_type)
+    client.post_init_error(to_json(encoder, document), error_type=fault.error_type)
 
 
 @attrs.frozen(kw_only=True)
@@ -343,7 +363,7 @@ def prepare_runtime_api(
     clock: Clock = time.time_ns,
     stdout: TextIO | None = None,
 ) -> PreparedRuntime:
-    """Set up logging and import the handler, in awslambdaric's order; call outside trio.
+    """Set up logging and import the handler, in awslambdaric's order, on the serving thread.
 
     Args:
         handler_name: ``module.function`` (or ``pkg/module.function``), as for RPC mode, or
@@ -391,12 +411,11 @@ def prepare_runtime_api(
     )
 
 
-async def run_prepared(
-    prepared: PreparedRuntime, *, main_thread: MainThreadCalls | None = None
-) -> int:
-    """Serve the prepared handler through the Runtime API at ``settings.runtime_api``.
+def run_prepared(prepared: PreparedRuntime) -> int:
+    """Serve the prepared handler through the Runtime API at ``settings.runtime_api``, on this
+    thread (the main thread, which imported the handler's module, when the entry point calls it).
 
-    Plain handlers run through ``main_thread`` if given, else on worker threads.
+    Signals keep their default actions, as under awslambdaric.
 
     Returns:
         The process exit status: 1 after an init error (once it is posted), after a failed
@@ -407,36 +426,20 @@ async def run_prepared(
     if not settings.runtime_api:
         print("lambda-legacy: AWS_LAMBDA_RUNTIME_API is not set", file=sys.stderr)
         return 1
-    client = RuntimeApiClient(settings.runtime_api, user_agent=USER_AGENT)
+    client = BlockingRuntimeApiClient(settings.runtime_api, user_agent=USER_AGENT)
     try:
         if prepared.handler is None:
             assert prepared.init_error is not None
-            await _report_init_error(
-                client, prepared.init_error, prepared.error_log, prepared.encoder
-            )
+            _report_init_error(client, prepared.init_error, prepared.error_log, prepared.encoder)
             return 1
-        loop = _RuntimeLoop(
-            client=client, handler=prepared.handler, prepared=prepared, main_thread=main_thread
-        )
+        loop = _RuntimeLoop(client=client, handler=prepared.handler, prepared=prepared)
         try:
-            await loop.run()
+            loop.run()
         except _FatalHandlerError:
             return 1
     except RuntimeApiError as exc:
         print(f"lambda-legacy: {exc}", file=sys.stderr)
         return 1
     finally:
-        with trio.CancelScope(shield=True):
-            await client.aclose()
+        client.close()
     return 1  # pragma: no cover -- loop.run only ends by raising
-
-
-def serve_prepared(prepared: PreparedRuntime) -> int:
-    """Serve with plain handlers on this thread (the main thread, which imported the handler's
-    module) and trio on another (:func:`runtime._main_thread.run_beside_main_thread`); the exit
-    status. Signals keep their default actions, as under awslambdaric."""
-
-    async def main(calls: MainThreadCalls, stop_requests: StopRequests) -> int:
-        return await run_prepared(prepared, main_thread=calls)
-
-    return run_beside_main_thread(main)

@@ -11,17 +11,34 @@ answering, or hold the first event until the test lets it go.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 import attrs
 import h11
 import trio
 
+from runtime._runtime_api_blocking import BlockingRuntimeApiClient
 from runtime._runtime_api_client import RuntimeApiClient
+from runtime._runtime_api_http import Invocation
 
-__all__ = ["READ_SIZE", "TEST_TIMEOUT_S", "ScriptedApi", "Seen", "scripted", "scripted_address"]
+__all__ = [
+    "CLIENT_KINDS",
+    "READ_SIZE",
+    "TEST_TIMEOUT_S",
+    "ApiClient",
+    "ScriptedApi",
+    "Seen",
+    "api_client",
+    "scripted",
+    "scripted_address",
+]
+
+#: The two Runtime API clients: trio's (the bridge's) and the blocking one (Runtime API mode's).
+CLIENT_KINDS = ("trio", "blocking")
 
 #: Bounds every test: a client that waits for an answer the server never sends fails, not hangs.
 TEST_TIMEOUT_S = 20.0
@@ -176,10 +193,91 @@ async def scripted_address(api: ScriptedApi) -> AsyncIterator[str]:
             nursery.cancel_scope.cancel()
 
 
+class ApiClient(Protocol):
+    """What the tests call on either Runtime API client."""
+
+    @property
+    def address(self) -> str: ...
+
+    async def next_invocation(self) -> Invocation: ...
+
+    async def post_response(
+        self, request_id: str, body: bytes, content_type: str, *, invocation_id: str | None = None
+    ) -> None: ...
+
+    async def post_error(
+        self,
+        request_id: str,
+        body: bytes,
+        *,
+        xray_cause: bytes | None,
+        invocation_id: str | None = None,
+    ) -> None: ...
+
+    async def post_init_error(self, body: bytes, *, error_type: str) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+@attrs.frozen
+class ThreadedBlockingClient:
+    """The blocking client with each call made in a worker thread, so that a trio test drives
+    it as it drives the trio client, while the scripted API answers on trio."""
+
+    client: BlockingRuntimeApiClient
+
+    @property
+    def address(self) -> str:
+        return self.client.address
+
+    async def next_invocation(self) -> Invocation:
+        return await trio.to_thread.run_sync(self.client.next_invocation)
+
+    async def post_response(
+        self, request_id: str, body: bytes, content_type: str, *, invocation_id: str | None = None
+    ) -> None:
+        post = functools.partial(
+            self.client.post_response, request_id, body, content_type, invocation_id=invocation_id
+        )
+        await trio.to_thread.run_sync(post)
+
+    async def post_error(
+        self,
+        request_id: str,
+        body: bytes,
+        *,
+        xray_cause: bytes | None,
+        invocation_id: str | None = None,
+    ) -> None:
+        post = functools.partial(
+            self.client.post_error,
+            request_id,
+            body,
+            xray_cause=xray_cause,
+            invocation_id=invocation_id,
+        )
+        await trio.to_thread.run_sync(post)
+
+    async def post_init_error(self, body: bytes, *, error_type: str) -> None:
+        post = functools.partial(self.client.post_init_error, body, error_type=error_type)
+        await trio.to_thread.run_sync(post)
+
+    async def aclose(self) -> None:
+        self.client.close()
+        await trio.lowlevel.checkpoint()
+
+
+def api_client(kind: str, address: str) -> ApiClient:
+    """A client of ``kind`` (one of :data:`CLIENT_KINDS`) for the API at ``address``."""
+    if kind == "trio":
+        return RuntimeApiClient(address)
+    return ThreadedBlockingClient(BlockingRuntimeApiClient(address))
+
+
 @asynccontextmanager
-async def scripted(api: ScriptedApi) -> AsyncIterator[RuntimeApiClient]:
+async def scripted(api: ScriptedApi, kind: str = "trio") -> AsyncIterator[ApiClient]:
     async with scripted_address(api) as address:
-        client = RuntimeApiClient(address)
+        client = api_client(kind, address)
         try:
             yield client
         finally:

@@ -6,9 +6,11 @@ request, the raw bytes of each connection and whether anything was sent ahead of
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import os
+import socket
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -16,14 +18,17 @@ import pytest
 import trio
 import trio.testing
 from scripted_runtime_api import (
+    CLIENT_KINDS,
     READ_SIZE,
     TEST_TIMEOUT_S,
+    ApiClient,
     ScriptedApi,
     scripted,
     scripted_address,
 )
 
 from runtime._runtime_api import prepare_runtime_api, run_prepared
+from runtime._runtime_api_blocking import BlockingRuntimeApiClient
 from runtime._runtime_api_client import (
     MAX_XRAY_CAUSE_BYTES,
     XRAY_CAUSE_HEADER,
@@ -52,9 +57,10 @@ def _error(request_id: str) -> str:
 # --- request, whole answer, status: one call at a time ---------------------------------------
 
 
-async def test_each_call_is_answered_before_the_next_is_sent() -> None:
+@pytest.mark.parametrize("kind", CLIENT_KINDS)
+async def test_each_call_is_answered_before_the_next_is_sent(kind: str) -> None:
     api = ScriptedApi()
-    async with scripted(api) as client:
+    async with scripted(api, kind) as client:
         first = await client.next_invocation()
         await client.post_response(first.request_id, b"{}", "application/json")
         second = await client.next_invocation()
@@ -76,7 +82,7 @@ async def test_each_call_is_answered_before_the_next_is_sent() -> None:
     assert [s.more_was_there for s in api.seen] == [False] * 5
 
 
-async def _post(client: RuntimeApiClient, post: str, request_id: str) -> None:
+async def _post(client: ApiClient, post: str, request_id: str) -> None:
     if post == "response":
         await client.post_response(request_id, b"{}", "application/json")
     else:
@@ -84,9 +90,12 @@ async def _post(client: RuntimeApiClient, post: str, request_id: str) -> None:
 
 
 @pytest.mark.parametrize("post", ["response", "error"])
-async def test_a_refused_result_raises_and_no_other_event_is_asked_for(post: str) -> None:
+@pytest.mark.parametrize("kind", CLIENT_KINDS)
+async def test_a_refused_result_raises_and_no_other_event_is_asked_for(
+    post: str, kind: str
+) -> None:
     api = ScriptedApi(post_status=413)
-    async with scripted(api) as client:
+    async with scripted(api, kind) as client:
         first = await client.next_invocation()
         with pytest.raises(RuntimeApiError) as caught:
             await _post(client, post, first.request_id)
@@ -130,7 +139,9 @@ async def _serve(handler: Callable[[object, object], object], address: str, task
         cwd=str(task_root),
         stdout=io.StringIO(),
     )
-    return await run_prepared(prepared)
+    # The loop blocks its thread, as it blocks the main thread when served for real. A test
+    # that has seen enough cancels it and leaves it waiting for an event; it ends with the API.
+    return await trio.to_thread.run_sync(run_prepared, prepared, abandon_on_cancel=True)
 
 
 @pytest.mark.usefixtures("restore_logging")
@@ -153,9 +164,10 @@ async def test_the_runtime_ends_on_a_refused_result_without_taking_another_event
 # --- connections the server ends -------------------------------------------------------------
 
 
-async def test_connection_close_on_the_202_reconnects() -> None:
+@pytest.mark.parametrize("kind", CLIENT_KINDS)
+async def test_connection_close_on_the_202_reconnects(kind: str) -> None:
     api = ScriptedApi(connection_close_on_post=True)
-    async with scripted(api) as client:
+    async with scripted(api, kind) as client:
         first = await client.next_invocation()
         await client.post_response(first.request_id, b"{}", "application/json")
         second = await client.next_invocation()
@@ -172,11 +184,12 @@ async def test_connection_close_on_the_202_reconnects() -> None:
         (frozenset({"POST"}), [0, 0, 1]),
     ],
 )
+@pytest.mark.parametrize("kind", CLIENT_KINDS)
 async def test_kept_alive_connections_closed_by_the_server_are_replaced(
-    closes_after: frozenset[str], expected_connections: list[int]
+    closes_after: frozenset[str], expected_connections: list[int], kind: str
 ) -> None:
     api = ScriptedApi(close_after=closes_after)
-    async with scripted(api) as client:
+    async with scripted(api, kind) as client:
         first = await client.next_invocation()
         await client.post_response(first.request_id, b"{}", "application/json")
         second = await client.next_invocation()
@@ -185,9 +198,10 @@ async def test_kept_alive_connections_closed_by_the_server_are_replaced(
     assert [m for _, m, _ in _calls(api)] == ["GET", "POST", "GET"]
 
 
-async def test_a_fresh_connection_that_fails_is_not_tried_again() -> None:
+@pytest.mark.parametrize("kind", CLIENT_KINDS)
+async def test_a_fresh_connection_that_fails_is_not_tried_again(kind: str) -> None:
     api = ScriptedApi(answers_before_hang_up=0)
-    async with scripted(api) as client:
+    async with scripted(api, kind) as client:
         with pytest.raises(RuntimeApiError) as caught:
             await client.next_invocation()
         address = client.address
@@ -197,10 +211,11 @@ async def test_a_fresh_connection_that_fails_is_not_tried_again() -> None:
     assert _calls(api) == [(0, "GET", NEXT)]
 
 
-async def test_a_request_is_sent_once_more_and_only_once() -> None:
+@pytest.mark.parametrize("kind", CLIENT_KINDS)
+async def test_a_request_is_sent_once_more_and_only_once(kind: str) -> None:
     # The kept-alive connection fails (tried once more, on a fresh connection), which fails too.
     api = ScriptedApi(answers_before_hang_up=1)
-    async with scripted(api) as client:
+    async with scripted(api, kind) as client:
         first = await client.next_invocation()
         with pytest.raises(RuntimeApiError, match="connection closed before the response"):
             await client.post_response(first.request_id, b"{}", "application/json")
@@ -214,12 +229,13 @@ async def test_a_request_is_sent_once_more_and_only_once() -> None:
 # --- what goes on the wire -------------------------------------------------------------------
 
 
-async def test_header_values_go_out_as_utf_8_bytes() -> None:
+@pytest.mark.parametrize("kind", CLIENT_KINDS)
+async def test_header_values_go_out_as_utf_8_bytes(kind: str) -> None:
     # With AWS_EXECUTION_ENV naming Python 3.12+, the X-Ray cause is JSON with non-ASCII text
     # unescaped, as awslambdaric writes it; it goes into the header as its UTF-8 bytes.
     cause = '{"exceptions": [{"message": "caf\u00e9 \u2603"}]}'.encode()
     api = ScriptedApi()
-    async with scripted(api) as client:
+    async with scripted(api, kind) as client:
         first = await client.next_invocation()
         await client.post_error(first.request_id, b"{}", xray_cause=cause)
     post = api.seen[-1]
@@ -228,9 +244,10 @@ async def test_header_values_go_out_as_utf_8_bytes() -> None:
     assert post.headers[b"content-length"] == b"2"
 
 
-async def test_a_request_id_h11_refuses_is_an_error_and_sends_nothing() -> None:
+@pytest.mark.parametrize("kind", CLIENT_KINDS)
+async def test_a_request_id_h11_refuses_is_an_error_and_sends_nothing(kind: str) -> None:
     api = ScriptedApi()
-    async with scripted(api) as client:
+    async with scripted(api, kind) as client:
         first = await client.next_invocation()
         with pytest.raises(RuntimeApiError, match=r"^failed to POST http://.*/bad id/response: "):
             await client.post_response("bad id", b"{}", "application/json")
@@ -260,6 +277,39 @@ async def test_each_request_is_one_write(monkeypatch: pytest.MonkeyPatch) -> Non
     assert writes[1].startswith(b"POST /2018-06-01/runtime/invocation/r1/response HTTP/1.1\r\n")
     assert writes[1].endswith(b"\r\n\r\n" + body)
     assert writes[0] == writes[2]  # the /next request, built once, rendered the same each time
+
+
+def test_each_request_of_the_blocking_client_is_one_sendmsg(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    writes: list[bytes] = []
+    real_sendmsg = socket.socket.sendmsg
+
+    def recording_sendmsg(sock: socket.socket, pieces: Sequence[memoryview]) -> int:
+        written = real_sendmsg(sock, pieces)
+        writes.append(b"".join(pieces)[:written])
+        return written
+
+    async def exchange(address: str) -> None:
+        client = BlockingRuntimeApiClient(address)
+        first = await trio.to_thread.run_sync(client.next_invocation)
+        post = functools.partial(client.post_response, first.request_id, body, "application/json")
+        await trio.to_thread.run_sync(post)
+        await trio.to_thread.run_sync(client.next_invocation)
+        client.close()
+
+    async def main() -> None:
+        async with scripted_address(api) as address:
+            await exchange(address)
+
+    monkeypatch.setattr(socket.socket, "sendmsg", recording_sendmsg)
+    api = ScriptedApi()
+    body = b'"' + b"x" * 98 + b'"'
+    trio.run(main)
+    assert len(writes) == 3
+    assert b"".join(writes) == bytes(api.received[0])
+    assert writes[1].endswith(b"\r\n\r\n" + body)
+    assert writes[0] == writes[2]
 
 
 # --- cancellation and schedule points ---------------------------------------------------------
@@ -390,18 +440,20 @@ async def test_a_read_of_an_answer_already_there_yields_once() -> None:
 @pytest.mark.parametrize(
     ("size", "sent"), [(MAX_XRAY_CAUSE_BYTES - 1, True), (MAX_XRAY_CAUSE_BYTES, False)]
 )
-async def test_an_xray_cause_of_1_mib_or_more_is_left_out(size: int, sent: bool) -> None:
+@pytest.mark.parametrize("kind", CLIENT_KINDS)
+async def test_an_xray_cause_of_1_mib_or_more_is_left_out(size: int, sent: bool, kind: str) -> None:
     # RIE refuses a header that long and drops the connection: the error would be lost with it.
     api = ScriptedApi()
     cause = b"x" * size
-    async with scripted(api) as client:
+    async with scripted(api, kind) as client:
         first = await client.next_invocation()
         await client.post_error(first.request_id, b"{}", xray_cause=cause)
     header = api.seen[-1].headers.get(XRAY_CAUSE_HEADER.lower().encode())
     assert header == (cause if sent else None)
 
 
-async def test_header_values_are_read_as_utf8() -> None:
+@pytest.mark.parametrize("kind", CLIENT_KINDS)
+async def test_header_values_are_read_as_utf8(kind: str) -> None:
     text = '{"custom":{"name":"caf\u00e9 \u2603"}}'
     headers = {
         "Lambda-Runtime-Aws-Request-Id": "r1",
@@ -409,7 +461,7 @@ async def test_header_values_are_read_as_utf8() -> None:
         "Lambda-Runtime-Cognito-Identity": b'{"cognitoIdentityId":"\xc3\xa9"}',
     }
     api = ScriptedApi(events=[(headers, b"{}")])  # type: ignore[list-item]
-    async with scripted(api) as client:
+    async with scripted(api, kind) as client:
         invocation = await client.next_invocation()
     assert invocation.client_context == text
     assert invocation.cognito_identity == '{"cognitoIdentityId":"\u00e9"}'

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 import trio
-from scripted_runtime_api import ScriptedApi, scripted_address
+from scripted_runtime_api import CLIENT_KINDS, ScriptedApi, api_client, scripted_address
 
 from runtime._errors import LambdaContextUnmarshalError, MarshalError, UnmarshalError
 from runtime._runtime_api import build_runtime_api_context, prepare_runtime_api, run_prepared
-from runtime._runtime_api_client import Invocation, RuntimeApiClient, RuntimeApiError
+from runtime._runtime_api_client import Invocation, RuntimeApiError
 from runtime._runtime_api_json import make_encoder, marshal_result, unmarshal_event
 from runtime._settings import Settings
 
@@ -168,7 +168,21 @@ def task_root(tmp_path: Path) -> Iterator[Path]:
         "def trace(event, context):\n"
         "    return os.environ.get('_X_AMZN_TRACE_ID')\n"
         "def leave(event, context):\n"
-        "    raise SystemExit(3)\n",
+        "    raise SystemExit(3)\n"
+        "import trio\n"
+        "_runs = []\n"
+        "async def same_run(event, context):\n"
+        "    await trio.sleep(0)\n"
+        "    _runs.append(trio.lowlevel.current_trio_token())\n"
+        "    return len(set(map(id, _runs)))\n"
+        "async def fails(event, context):\n"
+        "    await trio.sleep(0)\n"
+        "    raise ValueError('async no')\n"
+        "async def _inner():\n"
+        "    await trio.sleep(0)\n"
+        "    return 'awaited'\n"
+        "def hidden(event, context):\n"
+        "    return _inner()\n",
         encoding="utf-8",
     )
     root = logging.getLogger()
@@ -183,11 +197,12 @@ async def _serve(
     handler: str, address: str, task_root: Path, environ: MutableMapping[str, str]
 ) -> int:
     settings = Settings(runtime_api=address)
-    return await run_prepared(
-        prepare_runtime_api(
-            handler, settings, environ=environ, cwd=str(task_root), stdout=io.StringIO()
-        )
+    prepared = prepare_runtime_api(
+        handler, settings, environ=environ, cwd=str(task_root), stdout=io.StringIO()
     )
+    # The loop blocks its thread, as it blocks the main thread when served for real. A test
+    # that has seen enough cancels it and leaves it waiting for an event; it ends with the API.
+    return await trio.to_thread.run_sync(run_prepared, prepared, abandon_on_cancel=True)
 
 
 async def test_trace_id_set_then_removed(task_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -209,6 +224,44 @@ async def test_trace_id_set_then_removed(task_root: Path, monkeypatch: pytest.Mo
         ("/2018-06-01/runtime/invocation/r2/response", b"null"),
     ]
     assert "_X_AMZN_TRACE_ID" not in environ
+
+
+async def _posts_of(handler: str, task_root: Path, count: int) -> list[tuple[str, bytes]]:
+    """Serve ``count`` events to ``handler``; the target and body of each POST."""
+    api = ScriptedApi(events=[(_next_headers(f"r{n}"), b"{}") for n in range(1, count + 1)])
+    async with scripted_address(api) as address, trio.open_nursery() as nursery:
+        nursery.start_soon(_serve, handler, address, task_root, {})
+        await api.drained.wait()
+        nursery.cancel_scope.cancel()
+    return [
+        (seen.target.rsplit("/", 1)[1], seen.body) for seen in api.seen if seen.method == "POST"
+    ]
+
+
+async def test_async_handlers_are_awaited_on_one_trio_run_kept_between_invokes(
+    task_root: Path,
+) -> None:
+    posts = await _posts_of("loop_handlers.same_run", task_root, 3)
+    assert posts == [("response", b"1")] * 3
+
+
+async def test_a_coroutine_a_plain_handler_returns_is_awaited(task_root: Path) -> None:
+    assert await _posts_of("loop_handlers.hidden", task_root, 1) == [("response", b'"awaited"')]
+
+
+async def test_an_async_handler_s_error_shows_its_own_frames_only(task_root: Path) -> None:
+    ((target, body),) = await _posts_of("loop_handlers.fails", task_root, 1)
+    document = json.loads(body)
+    assert (target, document["errorType"], document["errorMessage"]) == (
+        "error",
+        "ValueError",
+        "async no",
+    )
+    # awslambdaric's strings, outermost first: the handler's line, and nothing of trio's.
+    (frame,) = document["stackTrace"]
+    assert "loop_handlers.py" in frame
+    assert "in fails" in frame
+    assert "raise ValueError('async no')" in frame
 
 
 async def test_base_exception_is_posted_then_exits(task_root: Path) -> None:
@@ -247,13 +300,14 @@ async def test_init_error_is_posted_then_exits(task_root: Path) -> None:
 # --- the client ------------------------------------------------------------------------------
 
 
-async def test_client_reconnects_when_server_closes_kept_alive_connection() -> None:
+@pytest.mark.parametrize("kind", CLIENT_KINDS)
+async def test_client_reconnects_when_server_closes_kept_alive_connection(kind: str) -> None:
     api = ScriptedApi(
         events=[(_next_headers("r1"), b"1"), (_next_headers("r2"), b"2")],
         close_after=frozenset({"GET", "POST"}),
     )
     async with scripted_address(api) as address:
-        client = RuntimeApiClient(address)
+        client = api_client(kind, address)
         first = await client.next_invocation()
         await client.post_response(first.request_id, b"1", "application/json")
         second = await client.next_invocation()
@@ -266,10 +320,11 @@ async def test_client_reconnects_when_server_closes_kept_alive_connection() -> N
     ]
 
 
-async def test_client_unexpected_status() -> None:
+@pytest.mark.parametrize("kind", CLIENT_KINDS)
+async def test_client_unexpected_status(kind: str) -> None:
     api = ScriptedApi(events=[], next_status=500)
     async with scripted_address(api) as address:
-        client = RuntimeApiClient(address)
+        client = api_client(kind, address)
         with pytest.raises(RuntimeApiError) as caught:
             await client.next_invocation()
         await client.aclose()
@@ -279,11 +334,12 @@ async def test_client_unexpected_status() -> None:
     )
 
 
-async def test_client_large_bodies_round_trip() -> None:
+@pytest.mark.parametrize("kind", CLIENT_KINDS)
+async def test_client_large_bodies_round_trip(kind: str) -> None:
     event = b'"' + b"x" * (3 * 1024 * 1024) + b'"'
     api = ScriptedApi(events=[(_next_headers("big"), event)])
     async with scripted_address(api) as address:
-        client = RuntimeApiClient(address)
+        client = api_client(kind, address)
         invocation = await client.next_invocation()
         await client.post_response("big", invocation.body, "application/json")
         await client.aclose()

@@ -16,6 +16,7 @@ import pytest
 from rie import EMULATOR_KINDS, HERE, emulator_command, running_emulator, runtime_command
 
 WHERE = HERE / "functions" / "where_code_runs.py"
+LOADED = HERE / "functions" / "loaded_packages.py"
 
 
 @pytest.fixture(params=EMULATOR_KINDS)
@@ -25,10 +26,10 @@ def emulator_kind(request: pytest.FixtureRequest) -> str:
     return kind
 
 
-def _invoke_once(kind: str, handler: str, tmp_path: Path) -> object:
+def _invoke_once(kind: str, handler: str, tmp_path: Path, source: Path = WHERE) -> object:
     task_root = tmp_path / "task"
     task_root.mkdir()
-    (task_root / WHERE.name).write_text(WHERE.read_text(encoding="utf-8"), encoding="utf-8")
+    (task_root / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
     with running_emulator(
         kind, runtime_command("ours", handler), cwd=task_root, workdir=tmp_path
     ) as emulator:
@@ -71,3 +72,18 @@ def test_a_child_forked_by_a_plain_handler_ends_when_it_returns(
     emulator_kind: str, tmp_path: Path
 ) -> None:
     assert _invoke_once(emulator_kind, "where_code_runs.forks", tmp_path) == {"child_status": 0}
+
+
+def test_a_plain_handler_s_runtime_loads_neither_trio_nor_the_gob_codec(
+    emulator_kind: str, tmp_path: Path
+) -> None:
+    # They would be most of a cold start; only an ``async def`` handler needs trio.
+    report = _invoke_once(emulator_kind, "loaded_packages.plain", tmp_path, LOADED)
+    assert report == {"trio": False, "outcome": False, "gobrpc": False}
+
+
+def test_an_async_handler_s_runtime_loads_trio_but_not_the_gob_codec(
+    emulator_kind: str, tmp_path: Path
+) -> None:
+    report = _invoke_once(emulator_kind, "loaded_packages.coroutine", tmp_path, LOADED)
+    assert report == {"trio": True, "outcome": True, "gobrpc": False}

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
+from lambda_legacy import _cmd_serve
 from runtime._entry import LambdaEnvironmentError, RpcMode, RuntimeApiMode, choose_mode
 from runtime._settings import Settings
 
@@ -34,3 +37,16 @@ def test_no_mode_variable_is_a_clear_error(environ: dict[str, str]) -> None:
 def test_runtime_api_alone_selects_the_runtime_api_mode() -> None:
     settings = Settings.from_env({"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"})
     assert choose_mode(settings) == RuntimeApiMode(address="127.0.0.1:9001")
+
+
+@pytest.mark.parametrize("first_id", [63, 66])
+def test_a_gob_first_id_neither_go_release_uses_is_a_usage_error(
+    first_id: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = argparse.ArgumentParser()
+    _cmd_serve.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["serve", "--gob-first-id", str(first_id), "app.handler"])
+    assert args.run(args) == _cmd_serve.USAGE_ERROR
+    assert capsys.readouterr().err == (
+        f"lambda-legacy serve: --gob-first-id must be 64 or 65, not {first_id}\n"
+    )
