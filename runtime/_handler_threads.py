@@ -233,12 +233,12 @@ class MainThreadCalls:
     """Calls run one at a time on the thread that runs :meth:`serve` (the main thread), for a
     trio run on another thread.
 
-    The Runtime API serves one invoke at a time, and awslambdaric calls a plain handler on the
-    main thread, the one that imported its module: ``asyncio.get_event_loop()``, a
-    ``threading.local`` or an sqlite connection made at import, and ``signal.signal`` all work
-    there, as they do not on a worker thread. With trio on a thread of its own, the main thread
-    is also outside trio's run, so the handler's own ``asyncio.run`` or ``trio.run`` works.
-    Waiting for a call never abandons it, as :meth:`HandlerThreadPool.run_sync`.
+    awslambdaric calls a plain handler on the main thread, the one that imported its module:
+    ``asyncio.get_event_loop()``, a ``threading.local`` or an sqlite connection made at import,
+    and ``signal.signal`` all work there, as they do not on a worker thread. With trio on a
+    thread of its own, the main thread is also outside trio's run, so the handler's own
+    ``asyncio.run`` or ``trio.run`` works. Waiting for a call never abandons it, as
+    :meth:`HandlerThreadPool.run_sync`.
     """
 
     #: Run on the serving thread after each call (the caller's upkeep: signal handlers).

@@ -17,8 +17,8 @@ process is ending anyway). A handler that leaves a stop signal at ``SIG_DFL`` (a
 still finishes the invoke in flight. Ctrl-C between calls ends the process with 128 + SIGINT.
 
 Forks. A child a handler forks has no trio thread: its stop signals go back to their defaults,
-and if it returns from the handler it exits (status 0) instead of waiting for calls that never
-come.
+and if it returns from the handler it exits (:func:`runtime._handler.exit_if_forked`) instead of
+answering its parent's invoke or waiting for calls that never come.
 """
 
 from __future__ import annotations
