@@ -42,6 +42,7 @@ import inspect
 import json
 import logging
 import os
+import signal
 import sys
 import time
 import traceback
@@ -415,7 +416,8 @@ def run_prepared(prepared: PreparedRuntime) -> int:
     """Serve the prepared handler through the Runtime API at ``settings.runtime_api``, on this
     thread (the main thread, which imported the handler's module, when the entry point calls it).
 
-    Signals keep their default actions, as under awslambdaric.
+    Signals keep their default actions, as under awslambdaric; Ctrl-C while no handler runs
+    ends the loop quietly with 128 + SIGINT, as Ctrl-C ends RPC mode.
 
     Returns:
         The process exit status: 1 after an init error (once it is posted), after a failed
@@ -437,6 +439,8 @@ def run_prepared(prepared: PreparedRuntime) -> int:
             loop.run()
         except _FatalHandlerError:
             return 1
+        except KeyboardInterrupt:  # Ctrl-C outside the handler (inside, it is the invoke's error)
+            return 128 + signal.SIGINT
     except RuntimeApiError as exc:
         print(f"lambda-legacy: {exc}", file=sys.stderr)
         return 1
