@@ -11,6 +11,12 @@ answered, dialling and pinging every 5 ms as go1.x does (so 5 ms is the resoluti
 drop the page cache first (``echo 3 > /proc/sys/vm/drop_caches``, root only). Then one invoke,
 and the function's RSS after it; then SIGKILL to the group, as go1.x ends a function.
 
+The same zips as provided.al2 / provided.al2023 start them, in the same turns: our ``bootstrap``
+and the Go ``main`` (aws-lambda-go serves the Runtime API when only ``AWS_LAMBDA_RUNTIME_API`` is
+set), with provided.al2's library path; the clock runs from the exec to the first ``GET
+/2018-06-01/runtime/invocation/next`` received by a listening socket that stands in for the
+Runtime API (it never answers; the function is then killed). No goal names this figure.
+
 Nothing here asserts: it prints what it measured, the goals from issue 7, and the spread.
 """
 
@@ -20,6 +26,7 @@ import argparse
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -64,6 +71,12 @@ GOAL_RSS_MIB: Final = 40.0
 GOAL_BUILD_S: Final = 30.0
 #: A start that takes longer than this is reported as failed.
 START_TIMEOUT_S: Final = 30.0
+#: provided.al2's LD_LIBRARY_PATH (host directories first, as go1.x's).
+PROVIDED_LD_LIBRARY_PATH: Final = (
+    "/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib"
+)
+#: What a runtime's first Runtime API request starts with.
+NEXT_REQUEST: Final = b"GET /2018-06-01/runtime/invocation/next "
 
 
 @attrs.frozen(kw_only=True)
@@ -180,6 +193,56 @@ def _start_once(task: Path) -> Start:
         process.wait()
 
 
+def _first_next_once(task: Path, launcher: str) -> float:
+    """Milliseconds from the exec of ``task/launcher`` to its first ``GET .../next``."""
+    with socket.create_server(("127.0.0.1", 0)) as api:
+        api.settimeout(START_TIMEOUT_S)
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [str(task / launcher)],
+            cwd=task,
+            env={
+                **GO1X_ENV,
+                "LD_LIBRARY_PATH": PROVIDED_LD_LIBRARY_PATH,
+                "_HANDLER": launcher,
+                "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.getsockname()[1]}",
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            connection, _ = api.accept()
+            with connection:
+                connection.settimeout(START_TIMEOUT_S)
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    data = connection.recv(4096)
+                    if not data:
+                        break
+                    head += data
+                arrived = time.perf_counter()
+        finally:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    if not head.startswith(NEXT_REQUEST):
+        raise RuntimeError(f"unexpected first request {head[:200]!r}")
+    return 1000 * (arrived - started)
+
+
+def _runtime_api_starts(
+    launchers: list[tuple[Path, str]], count: int, before: Callable[[], bool] | None
+) -> list[list[float]] | None:
+    """``count`` starts to the first ``/next`` of each launcher, taken in turns."""
+    starts: list[list[float]] = [[] for _ in launchers]
+    for _ in range(count):
+        for index, (task, launcher) in enumerate(launchers):
+            if before is not None and not before():
+                return None
+            starts[index].append(_first_next_once(task, launcher))
+    return starts
+
+
 def _interleaved(
     tasks: list[Path], count: int, before: Callable[[], bool] | None
 ) -> list[list[Start]] | None:
@@ -218,6 +281,11 @@ def main() -> None:
             _start_once(task)  # one start first, so "warm" means the page cache is warm
         warm = _interleaved(tasks, args.warm, None) or [[] for _ in tasks]
         cold = _interleaved(tasks, args.cold, _drop_caches)
+        launchers = [(tasks[0], "bootstrap"), *((task, "main") for task in tasks[1:-1])]
+        for task, launcher in launchers:
+            _first_next_once(task, launcher)  # warm the page cache
+        api_warm = _runtime_api_starts(launchers, args.warm, None) or [[] for _ in launchers]
+        api_cold = _runtime_api_starts(launchers, args.cold, _drop_caches)
         results: dict[str, dict[str, object]] = {}
         for index, function in enumerate(functions):
             with zipfile.ZipFile(function.zip_path) as archive:
@@ -230,6 +298,8 @@ def main() -> None:
                 "invoke": [s.invoke_ms for s in warm[index]],
                 "rss": [s.rss_kib / 1024 for s in warm[index]],
                 "build": function.build_s,
+                "api_warm": api_warm[index],
+                "api_cold": api_cold[index] if api_cold else None,
             }
     _print(results, args)
     plain_warm = [s.ping_ms for s in warm[-1]]
@@ -283,6 +353,8 @@ def _print(results: dict[str, dict[str, object]], args: argparse.Namespace) -> N
         ("invoke", "ms", 1, None),
         ("rss", "MiB", 1, GOAL_RSS_MIB),
         ("build", "s", 1, GOAL_BUILD_S),
+        ("api_warm", "ms", 0, None),
+        ("api_cold", "ms", 0, None),
     ]
     labels = {
         "zipped": "zip size",
@@ -292,6 +364,8 @@ def _print(results: dict[str, dict[str, object]], args: argparse.Namespace) -> N
         "invoke": "first invoke after Ping (p50)",
         "rss": "RSS after the first invoke (p50)",
         "build": "build (p50)",
+        "api_warm": f"provided.al2: exec to first /next, warm (p50 of {args.warm})",
+        "api_cold": f"provided.al2: exec to first /next, cold (p50 of {args.cold})",
     }
     for key, unit, digits, goal in metrics:
         mine, theirs = median(ours, key), median(go, key)

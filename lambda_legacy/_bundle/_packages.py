@@ -45,17 +45,20 @@ LEFT_OUT_DIRS: Final = frozenset({"_tests", "tests", "__pycache__"})
 #: The bundle builder itself (this package): a bundle never builds bundles.
 BUILDER_PACKAGE: Final = ("lambda_legacy", "_bundle")
 
-#: lambda-legacy's service side and its CLI: a function is invoked, it never invokes, replays,
-#: bridges or bundles. The launcher runs ``lambda_legacy._bundle_main``, which imports none of
-#: these (the bundle tests start it without them); leaving them out pays for the attrs bytecode.
-SERVICE_SIDE_MODULES: Final = frozenset(
-    f"{name}.py"
-    for name in (
-        "__main__", "cli", "client", "_bridge", "_cmd_bridge", "_cmd_bundle", "_cmd_invoke",
-        "_cmd_replay", "_function_process", "_invocation", "_replay", "_service",
-        "_service_errors", "_sync_client",
-    )
+#: lambda-legacy's service side and its CLI, by package: a function is invoked, it never
+#: invokes, replays, bridges or bundles. The launcher runs ``lambda_legacy._bundle_main``, which
+#: imports none of these (the bundle tests start it without them); leaving them out pays for the
+#: attrs bytecode. In ``runtime``: the go1.x client (the service side's) and the Runtime API
+#: client on trio (the bridge's; Runtime API mode has its blocking one).
+_CLI_AND_SERVICE: Final = (
+    "__main__", "cli", "client", "_bridge", "_cmd_bridge", "_cmd_bundle", "_cmd_invoke",
+    "_cmd_replay", "_function_process", "_invocation", "_replay", "_service", "_service_errors",
+    "_sync_client",
 )  # fmt: skip
+SERVICE_SIDE_MODULES: Final = {
+    "lambda_legacy": frozenset(f"{name}.py" for name in _CLI_AND_SERVICE),
+    "runtime": frozenset({"_client.py", "_runtime_api_client.py"}),
+}
 
 #: pip's ``--target`` also writes console scripts whose ``#!`` names this machine's Python.
 _PIP_SCRIPTS_DIR: Final = "bin"
@@ -124,12 +127,13 @@ def runtime_dists() -> list[Distribution]:
 
 
 def _copy_tree(source: Path, dest: Path) -> None:
-    ours = source.name == BUILDER_PACKAGE[0]
+    service_side = SERVICE_SIDE_MODULES.get(source.name, frozenset())
+    builder = BUILDER_PACKAGE[1] if source.name == BUILDER_PACKAGE[0] else None
 
     def ignore(directory: str, names: list[str]) -> set[str]:
         left_out = {n for n in names if n in LEFT_OUT_DIRS or n.endswith(".pyc")}
-        if ours and Path(directory) == source:
-            left_out |= {n for n in names if n == BUILDER_PACKAGE[1] or n in SERVICE_SIDE_MODULES}
+        if Path(directory) == source:
+            left_out |= {n for n in names if n == builder or n in service_side}
         return left_out
 
     shutil.copytree(source, dest, ignore=ignore, dirs_exist_ok=True)

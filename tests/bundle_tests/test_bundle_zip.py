@@ -64,7 +64,11 @@ def test_contents(built_bundle: BuiltBundle) -> None:
     assert not any("/site-packages/lambda_legacy/_bundle/" in n for n in names)
     ours = {n.split("/site-packages/lambda_legacy/")[1] for n in names if "/lambda_legacy/" in n}
     assert {"_bundle_main.pyc", "_cmd_serve.pyc", "_attrs_bytecode.pyc"} <= ours
-    assert not {m.replace(".py", ".pyc") for m in SERVICE_SIDE_MODULES} & ours
+    for package, modules in SERVICE_SIDE_MODULES.items():
+        kept = {n.split(f"/site-packages/{package}/")[1] for n in names if f"/{package}/" in n}
+        assert not {m.replace(".py", ".pyc") for m in modules} & kept, package
+    runtime = {n.split("/site-packages/runtime/")[1] for n in names if "/runtime/" in n}
+    assert {"_runtime_api_blocking.pyc", "_server.pyc", "_stream.pyc"} <= runtime
     assert ATTRS_BYTECODE in names
     assert not any("/site-packages/trio/_tests/" in n for n in names)
     assert not any(n.endswith("/os.py") for n in names)  # the stdlib is bytecode only
