@@ -249,6 +249,11 @@ class _RuntimeLoop:
     _trio: TrioSideRun | None = None
     #: This runtime's process; a child the handler forks is not it.
     _pid: int = attrs.field(init=False, factory=os.getpid)
+    #: Whether the handler is ``async def`` (asked once: ``inspect`` takes microseconds).
+    _is_async: bool = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._is_async = is_async_handler(self.handler)
 
     def run(self) -> None:
         """Serve invokes until the Runtime API fails or a handler ends the process."""
@@ -263,7 +268,7 @@ class _RuntimeLoop:
             self.invoke(invocation)
 
     def _call(self, event: object, context: LambdaContext) -> object:
-        if is_async_handler(self.handler):
+        if self._is_async:
             return self._side_run().call(self.handler, event, context)
         try:
             result = self.handler(event, context)
