@@ -34,12 +34,13 @@ def __getattr__(name: str) -> object:
 def start(handler: Callable[..., object]) -> NoReturn:
     """Serve ``handler`` as this process's go1.x function, and exit when the server stops.
 
-    ``handler(event, context)`` may be a plain function (run in a worker thread) or ``async def``
-    (awaited on trio). The server listens on 127.0.0.1:``$_LAMBDA_SERVER_PORT`` and behaves as
-    ``lambda-legacy serve`` does: Lambda's log format on stdout, stdout unbuffered, SIGTERM
-    finishes the invoke in flight. Like ``lambda.Start``, it never returns: the process exits with
-    status 0 after SIGTERM, 1 after an invoke whose reply said ShouldExit (the handler raised
-    ``SystemExit``, ``KeyboardInterrupt`` or ``MemoryError``) or if the port cannot be opened.
+    ``handler(event, context)`` may be a plain function (run on the main thread, the caller's,
+    as awslambdaric runs it) or ``async def`` (awaited on trio). The server listens on
+    127.0.0.1:``$_LAMBDA_SERVER_PORT`` and behaves as ``lambda-legacy serve`` does: Lambda's log
+    format on stdout, stdout unbuffered, SIGTERM finishes the invoke in flight. Like
+    ``lambda.Start``, it never returns: the process exits with status 0 after SIGTERM, 1 after
+    an invoke whose reply said ShouldExit (the handler raised ``SystemExit``,
+    ``KeyboardInterrupt`` or ``MemoryError``) or if the port cannot be opened.
 
     Where ``AWS_LAMBDA_RUNTIME_API`` is set and ``_LAMBDA_SERVER_PORT`` is not (provided.al2,
     provided.al2023), it serves ``handler`` through the Runtime API instead, as aws-lambda-go does.

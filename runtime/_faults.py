@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import traceback
+import types
 from types import TracebackType
 
 import attrs
@@ -31,6 +31,7 @@ __all__ = [
     "ErrorInfo",
     "error_from_exception",
     "format_user_traceback",
+    "hide_frames_of",
     "runtime_api_error_body",
     "runtime_api_fault_body",
     "safe_str",
@@ -40,16 +41,23 @@ __all__ = [
 MAX_STACK_FRAMES = 32
 
 
-def _infrastructure_dirs() -> tuple[str, ...]:
-    """Where the machinery between the runtime and the user's handler lives: this package, and
-    trio and outcome once imported (Runtime API mode may never import them, and their frames
-    exist only if it did). From module paths, not from the environment."""
-    paths = [__file__, *(getattr(sys.modules.get(name), "__file__", None) for name in _LOOPS)]
-    return tuple(os.path.dirname(path) + os.sep for path in paths if path is not None)
+#: Where the machinery between the runtime and the user's handler lives: this package, and the
+#: packages of an event loop once a module of ours has imported them (:func:`hide_frames_of`).
+#: From module paths, not from the environment or ``sys.modules`` (a user's own ``outcome.py``
+#: must not hide the user's frames).
+_infrastructure: tuple[str, ...] = (os.path.dirname(__file__) + os.sep,)
 
 
-#: The packages whose frames sit between a trio run and a handler.
-_LOOPS = ("trio", "outcome")
+def hide_frames_of(*packages: types.ModuleType) -> None:
+    """Count the frames of ``packages`` (trio, outcome) as machinery; called by the modules of
+    ours that import them, so Runtime API mode, which may never import them, need not."""
+    global _infrastructure  # noqa: PLW0603 - one process-wide table, extended at import
+    for package in packages:
+        if package.__file__ is not None:
+            folder = os.path.dirname(package.__file__) + os.sep
+            if folder not in _infrastructure:
+                _infrastructure = (*_infrastructure, folder)
+
 
 _RawFrame = tuple[str, int, str]
 
@@ -83,7 +91,7 @@ def _raw_frames(tb: TracebackType | None) -> list[_RawFrame]:
         code = tb.tb_frame.f_code
         frames.append((code.co_filename, tb.tb_lineno, code.co_name))
         tb = tb.tb_next
-    infrastructure = _infrastructure_dirs()
+    infrastructure = _infrastructure
     for index, (path, _line, _label) in enumerate(frames):
         if not path.startswith(infrastructure):
             return frames[index:]

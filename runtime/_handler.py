@@ -132,13 +132,21 @@ def exit_if_forked(pid: int, error: BaseException | None = None) -> None:
     """End this process if it is not ``pid`` but a child a handler forked.
 
     Such a child, back from the handler, must not answer the parent's invoke (nor, in RPC mode,
-    wait for a trio thread it does not have): it flushes its output and exits, with status 0
-    after a return, and after a raise with the traceback on stderr and status 1, as an uncaught
-    exception ends a Python program.
+    wait for a trio thread it does not have): it flushes its output and exits as a Python
+    program ends: status 0 after a return; after ``SystemExit`` its code (None 0, an int as it
+    is, anything else printed, then 1); after any other exception the traceback on stderr, 1.
     """
     if os.getpid() != pid:
-        if error is not None:
+        status = 0
+        if isinstance(error, SystemExit):
+            if isinstance(error.code, int):
+                status = error.code
+            elif error.code is not None:
+                print(error.code, file=sys.stderr)
+                status = 1
+        elif error is not None:
             traceback.print_exception(error)
+            status = 1
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(0 if error is None else 1)
+        os._exit(status)

@@ -49,6 +49,7 @@ import attrs
 import outcome
 import trio
 
+from ._faults import hide_frames_of
 from ._handler import exit_if_forked
 
 __all__ = [
@@ -71,6 +72,8 @@ MAX_HANDLER_THREADS = 40
 IDLE_THREAD_SECONDS = 10.0
 
 _T = TypeVar("_T")
+
+hide_frames_of(trio, outcome)  # the hand-off to a handler's thread is no part of its trace
 
 
 @attrs.define(eq=False)

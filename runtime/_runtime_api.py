@@ -254,6 +254,8 @@ class _RuntimeLoop:
 
     def __attrs_post_init__(self) -> None:
         self._is_async = is_async_handler(self.handler)
+        if self._is_async:  # at start-up, not in the first invoke's time
+            self._side_run().start()
 
     def run(self) -> None:
         """Serve invokes until the Runtime API fails or a handler ends the process."""
@@ -427,7 +429,7 @@ def run_prepared(prepared: PreparedRuntime) -> int:
     Returns:
         The process exit status: 1 after an init error (once it is posted), after a failed
         Runtime API call, or after a handler raised a ``BaseException`` that is not an
-        ``Exception``. It never returns otherwise.
+        ``Exception``; 130 after Ctrl-C while no handler runs. It never returns otherwise.
     """
     settings = prepared.settings
     if not settings.runtime_api:

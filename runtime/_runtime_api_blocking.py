@@ -114,7 +114,9 @@ class BlockingRuntimeApiClient:
                 return self._sock, self._conn
             self.close()
         host, _, port = self.address.rpartition(":")
-        sock = socket.create_connection((host, int(port)))
+        # No timeout, whatever socket.setdefaulttimeout a handler's module set: the wait for an
+        # event has no bound, and a timed-out wait would look like a connection the API closed.
+        sock = socket.create_connection((host, int(port)), timeout=None)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock, self._conn, self._fresh = sock, new_connection(), True
         return sock, self._conn

@@ -1,26 +1,51 @@
 """``async def`` handlers in Runtime API mode: awaited on a trio run of their own, on a thread
-started when the first one is called.
+started before the first invoke.
 
 Runtime API mode serves plain handlers on the main thread without an event loop (see
 :mod:`runtime._runtime_api`). An ``async def`` handler is awaited on trio, as in RPC mode, so a
-trio run is started for it the first time one is needed and kept for the process's life: what
-the handler leaves on trio (a task in a nursery it keeps, a connection pool) is still there at
-the next invoke. The thread is a daemon: an idle run never keeps the process alive.
+trio run is started for it, at start-up once the handler is known to be one (or at the first
+coroutine a plain handler returns), and kept for the process's life: what the handler leaves on
+trio (a task in a nursery it keeps, a connection pool) is still there at the next invoke. The
+thread is a daemon: an idle run never keeps the process alive.
+
+Each call runs in a copy of the calling thread's context (``trio.from_thread``'s rule), so a
+context variable set at import is seen by every invoke, and one a handler sets is gone by the
+next; a plain handler, on the main thread, keeps what it sets, as under awslambdaric.
+
+A run that ends, because something the handler left on it failed, ends the runtime: its error is
+printed on stderr at once, and the next call raises :class:`TrioRunEndedError`, which the loop
+posts as that invoke's error before exiting 1, as it does after a ``SystemExit``.
 """
 
 from __future__ import annotations
 
 import inspect
+import sys
 import threading
-from collections.abc import Coroutine
-from typing import Any
+import traceback
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 import attrs
+import outcome
 import trio
 
+from ._faults import hide_frames_of
 from ._handler import Handler
 
-__all__ = ["TrioSideRun"]
+__all__ = ["TrioRunEndedError", "TrioSideRun"]
+
+_T = TypeVar("_T")
+
+hide_frames_of(trio, outcome)  # the hand-off to the run is no part of a handler's trace
+
+
+class TrioRunEndedError(BaseException):
+    """The trio run that awaits ``async def`` handlers has ended; the runtime cannot go on.
+
+    A ``BaseException``, as ``SystemExit`` is: the invoke's error is posted, then the process
+    exits 1.
+    """
 
 
 async def _awaited(coroutine: Coroutine[Any, Any, object]) -> object:
@@ -36,21 +61,32 @@ async def _call_async(handler: Handler, event: object, context: object) -> objec
 
 @attrs.define(eq=False)
 class TrioSideRun:
-    """A trio run on a daemon thread, started on first use, that awaits handlers for callers on
-    other threads."""
+    """A trio run on a daemon thread that awaits handlers for callers on other threads."""
 
     _token: trio.lowlevel.TrioToken | None = None
 
+    def start(self) -> None:
+        """Start the run now, if it has not started (else the first call starts it)."""
+        self._started()
+
     def call(self, handler: Handler, event: object, context: object) -> object:
         """``handler(event, context)``, awaited on the run if it gives a coroutine; raises what
-        the handler raises."""
-        return trio.from_thread.run(_call_async, handler, event, context, trio_token=self._start())
+        the handler raises, or :class:`TrioRunEndedError`."""
+        return self._run(_call_async, handler, event, context)
 
     def await_(self, coroutine: Coroutine[Any, Any, object]) -> object:
         """The value of ``coroutine`` (one a plain handler returned), awaited on the run."""
-        return trio.from_thread.run(_awaited, coroutine, trio_token=self._start())
+        return self._run(_awaited, coroutine)
 
-    def _start(self) -> trio.lowlevel.TrioToken:
+    def _run(self, afn: Callable[..., Awaitable[_T]], *args: object) -> _T:
+        try:
+            return trio.from_thread.run(afn, *args, trio_token=self._started())
+        except trio.RunFinishedError:
+            raise TrioRunEndedError(
+                "the trio run that awaits async def handlers has ended (its error is on stderr)"
+            ) from None
+
+    def _started(self) -> trio.lowlevel.TrioToken:
         if self._token is None:
             started: list[trio.lowlevel.TrioToken] = []
             ready = threading.Event()
@@ -61,7 +97,18 @@ class TrioSideRun:
                 await trio.sleep_forever()
 
             name = "lambda-legacy trio (async def handlers)"
-            threading.Thread(target=trio.run, args=(keep_running,), name=name, daemon=True).start()
+            threading.Thread(
+                target=_run_until_it_ends, args=(keep_running,), name=name, daemon=True
+            ).start()
             ready.wait()
             self._token = started[0]
         return self._token
+
+
+def _run_until_it_ends(main: Callable[[], Awaitable[None]]) -> None:
+    """``trio.run(main)``; what ends it goes to stderr (a handler's task failed on it)."""
+    try:
+        trio.run(main)
+    except BaseException as exc:  # on a thread of its own: stderr is the only place for it
+        print("lambda-legacy: the trio run of async def handlers ended:", file=sys.stderr)
+        traceback.print_exception(exc)

@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import socket
 import sys
 from collections import namedtuple
 from collections.abc import Iterator, MutableMapping
@@ -262,6 +263,31 @@ async def test_an_async_handler_s_error_shows_its_own_frames_only(task_root: Pat
     assert "loop_handlers.py" in frame
     assert "in fails" in frame
     assert "raise ValueError('async no')" in frame
+
+
+async def test_a_default_socket_timeout_set_at_import_does_not_bound_the_wait(
+    task_root: Path,
+) -> None:
+    # A library may call socket.setdefaulttimeout at import; the wait for an event is unbounded
+    # all the same, and never asks twice (a second /next could take an event and lose it).
+    (task_root / "sets_timeout.py").write_text(
+        "import socket\nsocket.setdefaulttimeout(0.05)\ndef echo(event, context):\n"
+        "    return event\n",
+        encoding="utf-8",
+    )
+    hold = trio.Event()
+    api = ScriptedApi(events=[(_next_headers("r1"), b"1")], hold_first_event=hold)
+    try:
+        async with scripted_address(api) as address, trio.open_nursery() as nursery:
+            nursery.start_soon(_serve, "sets_timeout.echo", address, task_root, {})
+            await trio.sleep(0.5)  # ten of those timeouts
+            hold.set()
+            await api.drained.wait()
+            nursery.cancel_scope.cancel()
+    finally:
+        socket.setdefaulttimeout(None)
+        sys.modules.pop("sets_timeout", None)
+    assert [(seen.connection, seen.method) for seen in api.seen[:2]] == [(0, "GET"), (0, "POST")]
 
 
 async def test_base_exception_is_posted_then_exits(task_root: Path) -> None:

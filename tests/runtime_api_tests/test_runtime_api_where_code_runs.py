@@ -26,15 +26,17 @@ def emulator_kind(request: pytest.FixtureRequest) -> str:
     return kind
 
 
-def _invoke_once(kind: str, handler: str, tmp_path: Path, source: Path = WHERE) -> object:
+def _invoke_once(
+    kind: str, handler: str, tmp_path: Path, source: Path = WHERE, status: int = 200
+) -> object:
     task_root = tmp_path / "task"
-    task_root.mkdir()
+    task_root.mkdir(exist_ok=True)
     (task_root / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
     with running_emulator(
         kind, runtime_command("ours", handler), cwd=task_root, workdir=tmp_path
     ) as emulator:
         result = emulator.invoke(b"{}")
-    assert result.status == 200, result.body[:300]
+    assert result.status == status, result.body[:300]
     return result.json()
 
 
@@ -87,3 +89,23 @@ def test_an_async_handler_s_runtime_loads_trio_but_not_the_gob_codec(
 ) -> None:
     report = _invoke_once(emulator_kind, "loaded_packages.coroutine", tmp_path, LOADED)
     assert report == {"trio": True, "outcome": True, "gobrpc": False}
+
+
+def test_a_user_module_named_like_a_loop_package_keeps_the_user_s_frames(
+    emulator_kind: str, tmp_path: Path
+) -> None:
+    # Runtime API mode never imports trio's outcome package, and the user's own outcome.py,
+    # imported in its place, must not count as runtime machinery in a trace.
+    (tmp_path / "task").mkdir()
+    (tmp_path / "task" / "outcome.py").write_text("VALUE = 1\n", encoding="utf-8")
+    source = tmp_path / "uses_outcome.py"
+    source.write_text(
+        "import outcome\ndef fails(event, context):\n    raise ValueError(outcome.VALUE)\n",
+        encoding="utf-8",
+    )
+    error = _invoke_once(emulator_kind, "uses_outcome.fails", tmp_path, source)
+    assert isinstance(error, dict)
+    assert (error["errorType"], error["errorMessage"]) == ("ValueError", "1")
+    (frame,) = error["stackTrace"]
+    assert "uses_outcome.py" in frame
+    assert "raise ValueError(outcome.VALUE)" in frame

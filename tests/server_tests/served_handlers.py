@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -231,16 +232,19 @@ def asyncio_signal_handler(event: object, context: LambdaContext) -> object:
 
 
 def forks(event: object, context: LambdaContext) -> object:
-    """Fork. The child returns from the handler too, or raises if the event says so; the parent
-    waits for it to end, then answers with its exit status and where the call ran. A gated
-    event (see :func:`gated_thread`) only holds the thread it runs on."""
+    """Fork. The child leaves the handler too, as the event's ``child`` says: ``returns``,
+    ``raises``, or ``exits N`` (``sys.exit(N)``); the parent waits for it to end, then answers
+    with its exit status and where the call ran. A gated event (see :func:`gated_thread`) only
+    holds the thread it runs on."""
     assert isinstance(event, dict)
     if "gate" in event:
         return gated_thread(event, context)
     pid = os.fork()
     if pid == 0:
-        if event["child_raises"]:
+        if event["child"] == "raises":
             raise RuntimeError("raised in the child")
+        if event["child"].startswith("exits "):
+            sys.exit(int(event["child"].split()[1]))
         return "child"
     _, status = os.waitpid(pid, 0)
     return {

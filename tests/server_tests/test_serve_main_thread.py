@@ -151,15 +151,24 @@ async def test_sigterm_still_finishes_cleanly_after_a_handler_s_asyncio_signal_h
     assert status == 0, server.stderr()
 
 
-@pytest.mark.parametrize("child_raises", [False, True], ids=["returns", "raises"])
+#: How a forked child leaves the handler, its exit status, and whether a traceback is printed.
+CHILD_ENDINGS = [
+    ("returns", 0, False),
+    ("raises", 1, True),
+    ("exits 0", 0, False),
+    ("exits 3", 3, False),
+]
+
+
+@pytest.mark.parametrize(("child", "status", "traceback"), CHILD_ENDINGS, ids=str)
 @pytest.mark.parametrize("on_main_thread", [True, False], ids=["main-thread", "worker"])
 @guarded
 async def test_a_child_forked_by_a_handler_ends_without_answering(
-    tmp_path: Path, on_main_thread: bool, child_raises: bool
+    tmp_path: Path, on_main_thread: bool, child: str, status: int, traceback: bool
 ) -> None:
     # The parent's handler returns only once the child has ended, so a reply from the child
     # would come first.
-    fork_event = json.dumps({"child_raises": child_raises}).encode()
+    fork_event = json.dumps({"child": child}).encode()
     with served("served_handlers.forks") as server:
         async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as client:
             if on_main_thread:
@@ -171,13 +180,11 @@ async def test_a_child_forked_by_a_handler_ends_without_answering(
                     await wait_for_file(tmp_path / "started-hold")  # the main thread is busy
                     reply = await client.invoke(invoke_request(fork_event, "fork"))
                     (tmp_path / "release").touch()
-            again = await client.invoke(invoke_request(b'{"child_raises": false}', "again"))
-    assert json.loads(reply.payload) == {
-        "child_status": 1 if child_raises else 0,
-        "main_thread": on_main_thread,
-    }
+            again = await client.invoke(invoke_request(b'{"child": "returns"}', "again"))
+    assert json.loads(reply.payload) == {"child_status": status, "main_thread": on_main_thread}
     assert json.loads(again.payload) == {"child_status": 0, "main_thread": True}
-    assert ("RuntimeError: raised in the child" in server.stderr()) == child_raises
+    assert ("RuntimeError: raised in the child" in server.stderr()) == traceback
+    assert ("Traceback" in server.stderr()) == traceback
 
 
 #: Servers stopped with two quick SIGTERMs; the window between them moves through shutdown.
