@@ -29,6 +29,7 @@ from ._runtime_api_http import (
     new_connection,
     request_pieces,
     reusable,
+    split_address,
 )
 
 __all__ = ["BlockingRuntimeApiClient"]
@@ -113,10 +114,10 @@ class BlockingRuntimeApiClient:
                 self._fresh = False
                 return self._sock, self._conn
             self.close()
-        host, _, port = self.address.rpartition(":")
+        host, port = split_address(self.address)
         # No timeout, whatever socket.setdefaulttimeout a handler's module set: the wait for an
         # event has no bound, and a timed-out wait would look like a connection the API closed.
-        sock = socket.create_connection((host, int(port)), timeout=None)
+        sock = socket.create_connection((host, port), timeout=None)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock, self._conn, self._fresh = sock, new_connection(), True
         return sock, self._conn

@@ -38,6 +38,7 @@ from ._runtime_api_http import (
     new_connection,
     request_pieces,
     reusable,
+    split_address,
 )
 from ._socket_io import descriptor, receive_some, writev_now
 
@@ -143,8 +144,8 @@ class RuntimeApiClient:
                 self._fresh = False
                 return self._stream, self._conn
             self._drop()
-        host, _, port = self.address.rpartition(":")
-        self._stream = await trio.open_tcp_stream(host, int(port))
+        host, port = split_address(self.address)
+        self._stream = await trio.open_tcp_stream(host, port)
         self._conn = new_connection()
         self._fresh = True
         return self._stream, self._conn

@@ -60,6 +60,7 @@ __all__ = [
     "new_connection",
     "request_pieces",
     "reusable",
+    "split_address",
 ]
 
 #: The path prefix of every Runtime API call.
@@ -267,6 +268,26 @@ class RuntimeApiRequests:
 
     def _url(self, target: str) -> str:
         return f"http://{self.address}{target}"
+
+
+#: The largest TCP port.
+MAX_PORT = 65535
+#: The port of an ``http://`` URL that names none, as Go's and awslambdaric's clients take it.
+HTTP_PORT = 80
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """The host and port of a Runtime API address, ``host:port`` (``[v6]:port``; no port: 80).
+
+    Raises:
+        RuntimeApiError: the port is not a number from 1 to 65535.
+    """
+    host, colon, port = address.rpartition(":")
+    if not colon or "]" in port:  # no port, or the colon was inside an IPv6 address
+        host, port = address, str(HTTP_PORT)
+    if not (port.isascii() and port.isdigit() and 0 < int(port) <= MAX_PORT):
+        raise RuntimeApiError(f"bad Runtime API address {address!r}: the port must be 1 to 65535")
+    return host.removeprefix("[").removesuffix("]"), int(port)
 
 
 def new_connection() -> h11.Connection:

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from runtime._runtime_api_blocking import BlockingRuntimeApiClient, _send_all
-from runtime._runtime_api_http import RuntimeApiError
+from runtime._runtime_api_http import RuntimeApiError, split_address
 
 
 class _TakesSome:
@@ -80,3 +80,22 @@ def test_a_reset_after_part_of_an_answer_is_an_error_and_not_tried_again() -> No
         listener.settimeout(0.2)
         with pytest.raises(TimeoutError):
             listener.accept()  # no second request: the answer had begun
+
+
+@pytest.mark.parametrize(
+    ("address", "parts"),
+    [
+        ("127.0.0.1:9001", ("127.0.0.1", 9001)),
+        ("localhost", ("localhost", 80)),  # an http URL without a port, as Go's client reads it
+        ("[::1]:9001", ("::1", 9001)),
+        ("[::1]", ("::1", 80)),
+    ],
+)
+def test_runtime_api_addresses(address: str, parts: tuple[str, int]) -> None:
+    assert split_address(address) == parts
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:api", "127.0.0.1:0", "127.0.0.1:70000", "h:"])
+def test_a_bad_port_is_a_runtime_api_error_naming_the_address(address: str) -> None:
+    with pytest.raises(RuntimeApiError, match=r"^bad Runtime API address"):
+        BlockingRuntimeApiClient(address).next_invocation()
