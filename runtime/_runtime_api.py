@@ -245,7 +245,8 @@ class _RuntimeLoop:
     client: BlockingRuntimeApiClient
     handler: Handler
     prepared: PreparedRuntime
-    #: Where ``async def`` handlers are awaited; started at the first one.
+    #: Where ``async def`` handlers, and coroutines a plain one returns, are awaited; made at
+    #: start-up for an ``async def`` handler, else when a coroutine first needs it.
     _trio: TrioSideRun | None = None
     #: This runtime's process; a child the handler forks is not it.
     _pid: int = attrs.field(init=False, factory=os.getpid)
