@@ -138,15 +138,19 @@ def exit_if_forked(pid: int, error: BaseException | None = None) -> None:
     """
     if os.getpid() != pid:
         status = 0
-        if isinstance(error, SystemExit):
-            if isinstance(error.code, int):
-                status = error.code
-            elif error.code is not None:
-                print(error.code, file=sys.stderr)
+        try:  # whatever the printing raises, the child ends here
+            if isinstance(error, SystemExit):
+                if isinstance(error.code, int):
+                    # As CPython ends: the code as a C long (-1 if it does not fit), of which
+                    # the OS keeps the low 8 bits.
+                    status = error.code & 0xFF if -(2**63) <= error.code < 2**63 else 255
+                elif error.code is not None:
+                    status = 1
+                    print(error.code, file=sys.stderr)
+            elif error is not None:
                 status = 1
-        elif error is not None:
-            traceback.print_exception(error)
-            status = 1
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(status)
+                traceback.print_exception(error)
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(status)

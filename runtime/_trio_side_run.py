@@ -24,7 +24,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import attrs
 import outcome
@@ -36,6 +36,9 @@ from ._handler import Handler
 __all__ = ["TrioRunEndedError", "TrioSideRun"]
 
 _T = TypeVar("_T")
+
+#: How long a caller waits for the ended run's thread to finish printing why it ended.
+THREAD_END_SECONDS = 5.0
 
 hide_frames_of(trio, outcome)  # the hand-off to the run is no part of a handler's trace
 
@@ -64,9 +67,14 @@ class TrioSideRun:
     """A trio run on a daemon thread that awaits handlers for callers on other threads."""
 
     _token: trio.lowlevel.TrioToken | None = None
+    _thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Start the run now, if it has not started (else the first call starts it)."""
+        """Start the run now, if it has not started (else the first call starts it).
+
+        Raises:
+            TrioRunEndedError: the run failed to start (its error is on stderr).
+        """
         self._started()
 
     def call(self, handler: Handler, event: object, context: object) -> object:
@@ -81,13 +89,24 @@ class TrioSideRun:
     def _run(self, afn: Callable[..., Awaitable[_T]], *args: object) -> _T:
         try:
             return trio.from_thread.run(afn, *args, trio_token=self._started())
-        except trio.RunFinishedError:
-            raise TrioRunEndedError(
-                "the trio run that awaits async def handlers has ended (its error is on stderr)"
-            ) from None
+        # Cancelled: the run ended during this call (calls run as system tasks, which only the
+        # end of the run cancels); RunFinishedError: it had ended before.
+        except (trio.RunFinishedError, trio.Cancelled):
+            self._ended()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _ended(self) -> NoReturn:
+        """Wait for the run's thread to finish printing why it ended, then say so."""
+        if self._thread is not None:
+            self._thread.join(THREAD_END_SECONDS)
+        raise TrioRunEndedError(
+            "the trio run that awaits async def handlers has ended (its error is on stderr)"
+        ) from None
 
     def _started(self) -> trio.lowlevel.TrioToken:
         if self._token is None:
+            if self._thread is not None:  # started before, and failed to
+                self._ended()
             started: list[trio.lowlevel.TrioToken] = []
             ready = threading.Event()
 
@@ -97,18 +116,24 @@ class TrioSideRun:
                 await trio.sleep_forever()
 
             name = "lambda-legacy trio (async def handlers)"
-            threading.Thread(
-                target=_run_until_it_ends, args=(keep_running,), name=name, daemon=True
-            ).start()
+            self._thread = threading.Thread(
+                target=_run_until_it_ends, args=(keep_running, ready), name=name, daemon=True
+            )
+            self._thread.start()
             ready.wait()
+            if not started:
+                self._ended()
             self._token = started[0]
         return self._token
 
 
-def _run_until_it_ends(main: Callable[[], Awaitable[None]]) -> None:
+def _run_until_it_ends(main: Callable[[], Awaitable[None]], ready: threading.Event) -> None:
     """``trio.run(main)``; what ends it goes to stderr (a handler's task failed on it)."""
     try:
         trio.run(main)
     except BaseException as exc:  # on a thread of its own: stderr is the only place for it
         print("lambda-legacy: the trio run of async def handlers ended:", file=sys.stderr)
         traceback.print_exception(exc)
+        sys.stderr.flush()
+    finally:
+        ready.set()  # a run that failed to start must not leave start() waiting

@@ -53,8 +53,9 @@ def test_a_run_that_ended_ends_the_runtime_and_says_why(
 ) -> None:
     before = set(_run_threads())
     side = TrioSideRun()
-    assert side.call(_breaks_the_run, None, None) == "spawned"
+    side.start()
     (thread,) = set(_run_threads()) - before
+    assert side.call(_breaks_the_run, None, None) == "spawned"
     thread.join(WAIT_SECONDS)
     assert not thread.is_alive()
     with pytest.raises(TrioRunEndedError, match="has ended"):
@@ -73,3 +74,22 @@ def test_start_starts_the_run_before_any_call() -> None:
     while not set(_run_threads()) - before and time.monotonic() < deadline:
         time.sleep(0.01)
     assert set(_run_threads()) - before
+
+
+async def _breaks_the_run_while_it_waits(event: object, context: object) -> object:
+    async def fail() -> None:
+        raise RuntimeError("failed during the call")
+
+    trio.lowlevel.spawn_system_task(fail)
+    await trio.sleep_forever()  # the run's end cancels this call
+
+
+def test_a_run_that_ends_during_a_call_ends_the_runtime_and_has_said_why(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    side = TrioSideRun()
+    with pytest.raises(TrioRunEndedError):
+        side.call(_breaks_the_run_while_it_waits, None, None)
+    stderr = capsys.readouterr().err  # printed in full before the error reached the caller
+    assert "the trio run of async def handlers ended" in stderr
+    assert "failed during the call" in stderr
