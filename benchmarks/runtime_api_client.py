@@ -1,4 +1,5 @@
-"""Which HTTP client for Runtime API mode: h11 driven directly on trio, or httpx on trio.
+"""Which HTTP client for the Runtime API: h11 on a blocking socket (Runtime API mode), h11 on
+trio (the bridge), or httpx on trio.
 
 ``python3 -m benchmarks.runtime_api_client [--cycles N]`` starts a minimal Runtime API server in a
 child process (it answers ``GET invocation/next`` at once with a fixed event and ``POST
@@ -6,8 +7,8 @@ child process (it answers ``GET invocation/next`` at once with a fixed event and
 ``/response``, with each client against it: a ~100-byte event and a 1 MiB one, in alternating
 rounds. It prints per-cycle p50/p99 and cycles per second, and the spread over rounds.
 
-The server is the same for both clients, so its cost is in both columns; only the difference
-between the columns is the clients'.
+The server is the same for every client, so its cost is in every row; only the differences
+between the rows are the clients'. httpx is timed when it is installed (it is no dependency).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import trio
 
 from benchmarks._report import format_table, percentile, spread
 from runtime._client import free_port
+from runtime._runtime_api_blocking import BlockingRuntimeApiClient
 from runtime._runtime_api_client import RuntimeApiClient
 
 SMALL_EVENT = (
@@ -88,7 +90,22 @@ async def _serve(port: int, size: str) -> None:
 # --- the clients -----------------------------------------------------------------------------
 
 
-async def _time_ours(address: str, cycles: int) -> list[float]:
+def _time_blocking(address: str, cycles: int) -> list[float]:
+    client = BlockingRuntimeApiClient(address)
+    client.next_invocation()  # connect outside the timed loop, as the others do
+    samples = []
+    try:
+        for _ in range(cycles):
+            start = time.perf_counter()
+            invocation = client.next_invocation()
+            client.post_response(invocation.request_id, invocation.body, "application/json")
+            samples.append(time.perf_counter() - start)
+    finally:
+        client.close()
+    return samples
+
+
+async def _time_trio(address: str, cycles: int) -> list[float]:
     client = RuntimeApiClient(address)
     await client.next_invocation()  # connect outside the timed loop, as httpx's warm-up does
     samples = []
@@ -124,10 +141,19 @@ async def _time_httpx(address: str, cycles: int) -> list[float]:
     return samples
 
 
-Timer = Callable[[str, int], Awaitable[list[float]]]
-CLIENTS: dict[str, Timer] = {"h11 (ours)": _time_ours}
+Timer = Callable[[str, int], list[float]]
+
+
+def _on_trio(timer: Callable[[str, int], Awaitable[list[float]]]) -> Timer:
+    return lambda address, cycles: trio.run(timer, address, cycles)
+
+
+CLIENTS: dict[str, Timer] = {
+    "h11, blocking (Runtime API mode)": _time_blocking,
+    "h11 on trio (bridge)": _on_trio(_time_trio),
+}
 if importlib.util.find_spec("httpx") is not None:
-    CLIENTS["httpx"] = _time_httpx
+    CLIENTS["httpx on trio"] = _on_trio(_time_httpx)
 
 
 def _start_server(size: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -173,7 +199,7 @@ def main() -> None:
             results: dict[str, list[list[float]]] = {name: [] for name in CLIENTS}
             for _ in range(ROUNDS):  # alternate clients, so drift hits both
                 for name, timer in CLIENTS.items():
-                    results[name].append(trio.run(timer, address, cycles))
+                    results[name].append(timer(address, cycles))
         finally:
             server.terminate()
             server.wait()
