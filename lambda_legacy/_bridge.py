@@ -23,8 +23,9 @@ from collections.abc import Mapping, Sequence
 import attrs
 import trio
 
-from runtime._runtime_api_client import Invocation as ApiInvocation
-from runtime._runtime_api_client import RuntimeApiClient, RuntimeApiError
+from runtime._runtime_api_client import RuntimeApiClient
+from runtime._runtime_api_http import Invocation as ApiInvocation
+from runtime._runtime_api_http import RuntimeApiError
 
 from ._invocation import Invocation
 from ._service import FunctionConfiguration, FunctionService, InvokeOutcome, open_service

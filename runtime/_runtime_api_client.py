@@ -23,16 +23,10 @@ import h11
 import trio
 
 from ._runtime_api_http import (
-    API_VERSION,
-    ERROR_TYPE_HEADER,
-    INVOCATION_ID_HEADER,
-    MAX_XRAY_CAUSE_BYTES,
-    XRAY_CAUSE_HEADER,
     ApiCall,
     ConnectionLostError,
     Invocation,
     ResponseAssembly,
-    RuntimeApiError,
     RuntimeApiRequests,
     RuntimeApiResponse,
     new_connection,
@@ -42,17 +36,7 @@ from ._runtime_api_http import (
 )
 from ._socket_io import descriptor, receive_some, writev_now
 
-__all__ = [
-    "API_VERSION",
-    "ERROR_TYPE_HEADER",
-    "INVOCATION_ID_HEADER",
-    "MAX_XRAY_CAUSE_BYTES",
-    "XRAY_CAUSE_HEADER",
-    "Invocation",
-    "RuntimeApiClient",
-    "RuntimeApiError",
-    "RuntimeApiResponse",
-]
+__all__ = ["RuntimeApiClient"]
 
 # What ends a call as RuntimeApiError: the connection, or the HTTP on it, failed (UnicodeError:
 # text that cannot be written as bytes, such as a lone surrogate in a request id).

@@ -93,7 +93,6 @@ class TrioSideRun:
         # end of the run cancels); RunFinishedError: it had ended before.
         except (trio.RunFinishedError, trio.Cancelled):
             self._ended()
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _ended(self) -> NoReturn:
         """Wait for the run's thread to finish printing why it ended, then say so."""

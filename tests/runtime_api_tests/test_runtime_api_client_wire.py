@@ -29,11 +29,11 @@ from scripted_runtime_api import (
 
 from runtime._runtime_api import prepare_runtime_api, run_prepared
 from runtime._runtime_api_blocking import BlockingRuntimeApiClient
-from runtime._runtime_api_client import (
+from runtime._runtime_api_client import RuntimeApiClient
+from runtime._runtime_api_http import (
     MAX_XRAY_CAUSE_BYTES,
     XRAY_CAUSE_HEADER,
     Invocation,
-    RuntimeApiClient,
     RuntimeApiError,
     RuntimeApiResponse,
 )

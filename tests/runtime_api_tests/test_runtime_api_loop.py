@@ -25,7 +25,7 @@ from scripted_runtime_api import CLIENT_KINDS, ScriptedApi, api_client, scripted
 
 from runtime._errors import LambdaContextUnmarshalError, MarshalError, UnmarshalError
 from runtime._runtime_api import build_runtime_api_context, prepare_runtime_api, run_prepared
-from runtime._runtime_api_client import Invocation, RuntimeApiError
+from runtime._runtime_api_http import Invocation, RuntimeApiError
 from runtime._runtime_api_json import make_encoder, marshal_result, unmarshal_event
 from runtime._settings import Settings
 
