@@ -49,6 +49,7 @@ import attrs
 import outcome
 import trio
 
+from ._cpu_affinity import WakeOnCallersCpu
 from ._faults import hide_frames_of
 from ._handler import exit_if_forked
 
@@ -246,23 +247,36 @@ class MainThreadCalls:
 
     #: Run on the serving thread after each call (the caller's upkeep: signal handlers).
     after_call: Callable[[], None] | None = None
+    #: Wakes the serving thread on the CPU that hands it a call (None: where the kernel likes).
+    wake_on_callers_cpu: WakeOnCallersCpu | None = None
     _calls: queue.SimpleQueue[_Call | None] = attrs.field(init=False, factory=queue.SimpleQueue)
 
     async def run_sync(self, fn: Callable[..., _T], *args: object) -> _T:
         """Return ``fn(*args)`` run on the serving thread, in a copy of the caller's context."""
         await trio.lowlevel.checkpoint_if_cancelled()
-        self._calls.put(_Call.from_here(fn, args))
+        call = _Call.from_here(fn, args)
+        if self.wake_on_callers_cpu is not None:
+            self.wake_on_callers_cpu.before_handing()
+        self._calls.put(call)
+        del call
         result: _T = await trio.lowlevel.wait_task_rescheduled(_keep_waiting)
         return result
 
     def serve(self) -> None:
         """Run calls on this thread until :meth:`close`."""
-        while (call := self._calls.get()) is not None:
-            result = call.run()
-            if self.after_call is not None:
-                self.after_call()
-            call.answer(result)
-            del result, call
+        wake = self.wake_on_callers_cpu
+        try:
+            while (call := self._calls.get()) is not None:
+                if wake is not None:
+                    wake.on_waking()
+                result = call.run()
+                if self.after_call is not None:
+                    self.after_call()
+                call.answer(result)
+                del result, call
+        finally:
+            if wake is not None:
+                wake.on_waking()
 
     def close(self) -> None:
         """Let :meth:`serve` return once the calls before this one are done."""

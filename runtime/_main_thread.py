@@ -33,6 +33,7 @@ from types import FrameType
 
 import trio
 
+from ._cpu_affinity import WakeOnCallersCpu
 from ._handler_threads import MainThreadCalls
 
 __all__ = ["StopRequests", "run_beside_main_thread"]
@@ -63,7 +64,10 @@ def run_beside_main_thread(
             if signal.getsignal(number) == signal.SIG_DFL:
                 signal.signal(number, on_signal)
 
-    calls = MainThreadCalls(after_call=keep_ours if stop_signals else None)
+    calls = MainThreadCalls(
+        after_call=keep_ours if stop_signals else None,
+        wake_on_callers_cpu=WakeOnCallersCpu.for_this_thread(),
+    )
 
     async def run() -> int:
         send, receive = trio.open_memory_channel[int](math.inf)

@@ -251,3 +251,12 @@ def forks(event: object, context: LambdaContext) -> object:
         "child_status": os.waitstatus_to_exitcode(status),
         "main_thread": threading.current_thread() is threading.main_thread(),
     }
+
+
+def cpu_affinity(event: object, context: LambdaContext) -> object:
+    """The CPUs this call may run on, and those of a thread it starts (which inherits them)."""
+    started: list[list[int]] = []
+    thread = threading.Thread(target=lambda: started.append(sorted(os.sched_getaffinity(0))))
+    thread.start()
+    thread.join()
+    return {"handler": sorted(os.sched_getaffinity(0)), "new_thread": started[0]}
