@@ -54,5 +54,4 @@ def start(handler: Callable[..., object]) -> NoReturn:
     save_bytecode = learn(package_cache())
     from runtime._entry import serve  # noqa: PLC0415 - lazy on purpose
 
-    save_bytecode()
-    raise SystemExit(serve(handler, environ=os.environ))
+    raise SystemExit(serve(handler, environ=os.environ, modules_imported=save_bytecode))

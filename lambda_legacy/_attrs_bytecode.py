@@ -117,6 +117,8 @@ class _CompileStep:
         self.learning = learning
         self.kept: _Table = {}
         self.learned = 0
+        #: Every filename attrs compiled for, used or learned: a class this process made.
+        self.asked: set[str] = set()
 
     def __call__(
         self,
@@ -127,6 +129,7 @@ class _CompileStep:
     ) -> None:
         unsalted, salt = _unsalted(script)
         key = (filename, unsalted)
+        self.asked.add(filename)
         # Each class compiles once: its entry is not needed again.
         stored = self.table.pop(key, None)
         if stored is not None and (stored[1] is None) == (salt is None):
@@ -147,8 +150,12 @@ class _CompileStep:
         eval(code, globs, locs)  # noqa: S307 - the code attrs generated, as attrs evaluates it
 
     def dump(self) -> bytes:
-        """The file's bytes for everything kept."""
-        return _header() + marshal.dumps(self.kept)
+        """The file's bytes: everything kept, and the entries of the file loaded for classes this
+        process never made (another mode's, another run's), so that two ways of running one verb
+        do not each undo the other's file. An entry of a class made here with another script
+        is stale, and goes."""
+        others = {key: code for key, code in self.table.items() if key[0] not in self.asked}
+        return _header() + marshal.dumps({**others, **self.kept})
 
 
 def _load(path: Path) -> _Table | None:
@@ -225,7 +232,9 @@ def learn(path: Path) -> Callable[[], None]:
 
     Saving is what Python does with pycs: skipped under ``-B`` / ``PYTHONDONTWRITEBYTECODE``,
     atomic (a temporary file renamed into place), and silent where the folder is not writable.
-    Only what was used or learned is saved, so the file never keeps a stale entry.
+    What was used or learned is saved with the file's entries for classes this process never
+    made (see :meth:`_CompileStep.dump`); an entry for a class made here with another script
+    is stale and dropped.
     """
     step = _wrap(_load(path) or {}, learning=True)
 

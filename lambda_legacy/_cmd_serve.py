@@ -49,7 +49,11 @@ def run(args: argparse.Namespace) -> int:
             return USAGE_ERROR
     try:
         return serve(
-            args.handler, environ=os.environ, port=args.port, first_user_id=args.gob_first_id
+            args.handler,
+            environ=os.environ,
+            port=args.port,
+            first_user_id=args.gob_first_id,
+            modules_imported=args.save_bytecode,
         )
     except LambdaEnvironmentError:
         print(

@@ -47,12 +47,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     verbs = arguments[:1] if arguments[:1] and arguments[0] in _VERBS else list(_VERBS)
     save_bytecode = learn(package_cache(verbs[0])) if len(verbs) == 1 else None
     parser = _parser(verbs)
-    if save_bytecode is not None and verbs == ["serve"]:
-        save_bytecode()  # the serving modules are imported; the handler's classes are not ours
     args = parser.parse_args(arguments)
+    # A verb that runs user code (serve) saves before importing it: its classes are not ours.
+    args.save_bytecode = save_bytecode or _nothing_to_save
     try:
         status: int = args.run(args)
     finally:
         if save_bytecode is not None:
-            save_bytecode()  # what the verb imported as it ran (once: serve's is saved already)
+            save_bytecode()  # what the verb imported as it ran (once, if it saved already)
     return status
+
+
+def _nothing_to_save() -> None:
+    """``args.save_bytecode`` when no bytecode is being learned."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 
 import attrs
 
@@ -108,6 +108,7 @@ def serve(
     port: str | None = None,
     cwd: str | None = None,
     first_user_id: int | None = None,
+    modules_imported: Callable[[], None] | None = None,
 ) -> int:
     """Serve ``target`` (a handler, or its ``module.function`` name) until told to stop.
 
@@ -116,6 +117,8 @@ def serve(
     working directory) is searched for handler modules after ``LAMBDA_TASK_ROOT``.
     ``first_user_id`` is the gob type id of the first type the process sends: 65 as Go <= 1.20
     numbers them (the go1.x default, and what None means), 64 as Go >= 1.21 does.
+    ``modules_imported`` is called once the chosen mode's modules are imported, before the
+    handler's module is (the CLI saves the attrs bytecode of our classes then).
 
     With ``AWS_LAMBDA_RUNTIME_API`` set and no port, the handler is served through the Runtime
     API instead (:mod:`runtime._runtime_api`), as aws-lambda-go chooses.
@@ -134,11 +137,15 @@ def serve(
         # Imported here: the HTTP client is no part of a go1.x function's cold start.
         from ._runtime_api import prepare_runtime_api, run_prepared  # noqa: PLC0415 - lazy
 
+        if modules_imported is not None:
+            modules_imported()
         # awslambdaric's order (unbuffer, log handler, import), then the loop, all on this thread.
         return run_prepared(prepare_runtime_api(target, settings, environ=environ, cwd=cwd))
     # Imported here: trio and the gob codec are no part of a Runtime API function's cold start.
     from ._rpc_mode import serve_rpc  # noqa: PLC0415 - lazy on purpose
 
+    if modules_imported is not None:
+        modules_imported()
     make_stdout_unbuffered()
     install_lambda_logging(settings, INVOKE_REQUEST_ID.get, sys.stdout)
     handler, init_error = _load_handler(target, settings, cwd)

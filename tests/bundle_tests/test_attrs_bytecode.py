@@ -8,18 +8,29 @@ is, constant for constant and line for line, what compiling its script there giv
 
 from __future__ import annotations
 
+import importlib
 import json
+import marshal
 import os
 import subprocess
 import sys
 from pathlib import Path
 from types import CodeType
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import lambda_legacy
-from lambda_legacy._attrs_bytecode import _load, _unsalted, install, package_cache, resalted
+from lambda_legacy._attrs_bytecode import (
+    _header,
+    _load,
+    _unsalted,
+    install,
+    learn,
+    package_cache,
+    resalted,
+)
 from lambda_legacy._bundle_main import ATTRS_BYTECODE, SERVING_MODULES
 
 #: Run in a child: install the bytecode (unless told not to), count the compiles attrs still
@@ -252,3 +263,83 @@ def test_each_verb_keeps_its_own_file_beside_the_packages_pycs() -> None:
     assert serve != invoke
     assert serve.parent == invoke.parent == Path(lambda_legacy.__file__).parent / "__pycache__"
     assert sys.implementation.cache_tag in serve.name
+
+
+#: Run in a child: the ``lambda-legacy`` command, with the bytecode kept at the path given.
+_CLI_CHILD = """
+import sys
+from pathlib import Path
+import lambda_legacy.cli as cli
+cli.package_cache = lambda verb="serve": Path(sys.argv[1])
+sys.exit(cli.main(sys.argv[2:]))
+"""
+
+#: A handler module that makes an attrs class of its own when imported.
+_HANDLER_MODULE = """
+import attrs
+
+@attrs.frozen
+class HandlersOwn:
+    x: int
+
+def handler(event, context):
+    return event
+"""
+
+
+def _serve_until_it_stops(path: Path, task_root: Path, **mode: str) -> None:
+    """``lambda-legacy serve`` in one mode, set to stop right after importing everything: RPC
+    mode with a port Go's listen refuses, or a Runtime API nobody listens on."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    for name in ("_LAMBDA_SERVER_PORT", "AWS_LAMBDA_RUNTIME_API"):
+        env.pop(name, None)
+    env |= {"LAMBDA_TASK_ROOT": str(task_root), **mode}
+    command = [sys.executable, "-c", _CLI_CHILD, str(path), "serve", "handler_module.handler"]
+    done = subprocess.run(command, check=False, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+
+
+def _modules_in(path: Path) -> set[str]:
+    """The modules whose classes have an entry in the file (``<attrs generated ... mod.Class>``)."""
+    table = _load(path)
+    assert table is not None
+    return {filename.rstrip(">").split()[-1].rsplit(".", 1)[0] for filename, _ in table}
+
+
+def test_serve_saves_each_mode_s_classes_and_never_the_handler_s(tmp_path: Path) -> None:
+    (tmp_path / "handler_module.py").write_text(_HANDLER_MODULE, encoding="utf-8")
+    path = tmp_path / "cache" / "attrs-methods.marshal"
+
+    _serve_until_it_stops(path, tmp_path, _LAMBDA_SERVER_PORT="99999")
+    rpc = _modules_in(path)
+    assert {"gobrpc._types", "runtime._server", "runtime._messages", "trio._core._run"} <= rpc
+
+    _serve_until_it_stops(path, tmp_path, AWS_LAMBDA_RUNTIME_API="127.0.0.1:1")
+    both = _modules_in(path)
+    assert "runtime._runtime_api_http" in both
+    assert rpc <= both  # the other mode's entries stay
+
+    assert not any("handler_module" in module for module in both)
+
+
+def test_a_saved_file_drops_a_class_s_old_script_and_keeps_classes_not_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+
+    def entry(script: str, filename: str) -> tuple[tuple[str, str], tuple[CodeType, None]]:
+        return (filename, script), (compile(script, filename, "exec"), None)
+
+    path = tmp_path / "attrs-methods.marshal"
+    old = dict([entry("x = 1\n", "<made here>"), entry("y = 2\n", "<not made here>")])
+    path.write_bytes(_header() + marshal.dumps(old))
+    make = importlib.import_module("attr._make")
+    # attrs' own step, whatever an in-process run of the CLI put in its place before this test.
+    step = make._compile_and_eval
+    monkeypatch.setattr(make, "_compile_and_eval", getattr(step, "original", step))
+    save = learn(path)
+    try:
+        make._compile_and_eval("x = 3\n", {}, None, "<made here>")  # the class changed
+    finally:
+        save()
+    assert set(_load(path) or {}) == {("<made here>", "x = 3\n"), ("<not made here>", "y = 2\n")}
