@@ -24,7 +24,9 @@ Each round starts each server fresh, alternating, and measures with ``tools/bin/
 Printed: the median over the rounds of each figure, the ratio ours/Go, the issue's goal, and the
 spread of the rounds (``±`` the largest distance from the median). Extra cold starts of each
 server are run after the rounds. For scale, the floor of any Python server on this machine: the
-same interpreter exec'd to run ``pass``, and to ``import trio``, timed from exec to exit. Never
+same interpreter exec'd to run ``pass`` (also with ``-S``: without ``site`` and the ``.pth`` files
+it runs, which every Python process here pays for), and to ``import trio``, timed from exec to
+exit. Never
 asserts a timing; the machine is shared, so the load average is printed before and after.
 """
 
@@ -112,12 +114,12 @@ def cold_start_only(server: Server) -> float:
     return cold_us
 
 
-def floor_ms(code: str) -> list[float]:
-    """Exec to exit of ``python -c code``, in ms, :data:`FLOOR_RUNS` times."""
+def floor_ms(code: str, *options: str) -> list[float]:
+    """Exec to exit of ``python [options] -c code``, in ms, :data:`FLOOR_RUNS` times."""
     times = []
     for _ in range(FLOOR_RUNS):
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True)
+        subprocess.run([sys.executable, *options, "-c", code], check=True)
         times.append((time.perf_counter() - started) * 1000)
     return times
 
@@ -256,6 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             go_cold.append(cold_start_only(go))
     floors = {
         f"floor: python -c pass (n={FLOOR_RUNS})": floor_ms("pass"),
+        # What ``site`` and the .pth files it runs cost every interpreter, ours included.
+        f"floor: python -S -c pass, no site (n={FLOOR_RUNS})": floor_ms("pass", "-S"),
         f"floor: python -c 'import trio' (n={FLOOR_RUNS})": floor_ms("import trio"),
     }
     print(
