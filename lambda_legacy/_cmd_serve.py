@@ -30,7 +30,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="gob id of the first user type: 65 as Go <= 1.20 numbers them, which go1.x "
         "functions were built with (default); 64 as Go >= 1.21 does",
     )
-    serve_parser.set_defaults(run=run)
+    # ``save_bytecode``: the CLI's, called once serving's modules are imported (None: nothing).
+    serve_parser.set_defaults(run=run, save_bytecode=None)
 
 
 def run(args: argparse.Namespace) -> int:

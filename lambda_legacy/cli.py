@@ -49,14 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser(verbs)
     args = parser.parse_args(arguments)
     # A verb that runs user code (serve) saves before importing it: its classes are not ours.
-    args.save_bytecode = save_bytecode or _nothing_to_save
+    args.save_bytecode = save_bytecode
     try:
         status: int = args.run(args)
     finally:
         if save_bytecode is not None:
             save_bytecode()  # what the verb imported as it ran (once, if it saved already)
     return status
-
-
-def _nothing_to_save() -> None:
-    """``args.save_bytecode`` when no bytecode is being learned."""
