@@ -54,4 +54,8 @@ def start(handler: Callable[..., object]) -> NoReturn:
     save_bytecode = learn(package_cache())
     from runtime._entry import serve  # noqa: PLC0415 - lazy on purpose
 
-    raise SystemExit(serve(handler, environ=os.environ, modules_imported=save_bytecode))
+    try:
+        status = serve(handler, environ=os.environ, modules_imported=save_bytecode)
+    finally:
+        save_bytecode()  # learning ends even when nothing was served (once: serve saved already)
+    raise SystemExit(status)

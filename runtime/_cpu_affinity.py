@@ -9,16 +9,19 @@ again. On the project's 2-vCPU machine (the Go client of ``benchmarks.server``, 
 took about 350 us at p50 against about 160 us when the server was held to one CPU, the same as
 an ``async def`` handler that needs no hand-off.
 
-How. Just before it hands a call over, the handing thread restricts the waiting thread to the
+How. When the main thread is asleep waiting for a call, the handing thread restricts it to the
 CPU it runs on itself, which it is about to leave to wait for the socket; the kernel then wakes
-the waiting thread there. The first thing the woken thread does is take back the CPUs it had
-when serving began, before any handler code runs, so the handler, the threads it starts and
-the processes it forks see the process's own affinity. That is two ``sched_setaffinity`` calls
-per invoke, about a microsecond each.
+the main thread there. The first thing the main thread does on waking is take back the CPUs it
+had just before, before any handler code runs, so the handler, the threads it starts and the
+processes it forks see the affinity they would have had (a handler's own
+``os.sched_setaffinity`` included). A main thread that is not asleep (busy with a call while
+concurrent invokes queue behind it, or finishing the last one) is never held. That is three
+system calls per invoke, about a microsecond each.
 
-It does nothing with one CPU allowed or where the platform lacks the calls, and stops trying
-once the kernel refuses one (a seccomp filter, a cpuset that changed). If the woken thread
-cannot take its CPUs back, it says so on stderr: the handler would run held to one CPU.
+It does nothing with one CPU allowed when serving begins or where the platform lacks the calls,
+and stops trying once the kernel refuses one (a seccomp filter, a cpuset that changed). If the
+woken thread cannot take its CPUs back, it says so on stderr: the handler would run held to one
+CPU.
 """
 
 from __future__ import annotations
@@ -44,21 +47,23 @@ def _libc_sched_getcpu() -> Callable[[], int] | None:
 
 @attrs.define(eq=False)
 class WakeOnCallersCpu:
-    """Holds one waiting thread to its caller's CPU from each hand-off until it wakes.
+    """Holds one thread, while it sleeps waiting for a call, to the CPU that hands it the call.
 
-    :meth:`before_handing` runs on the handing thread, :meth:`on_waking` on the waiting one;
-    the queue between them orders the two.
+    The waiting thread calls :meth:`going_to_sleep` before it waits and :meth:`on_waking` when
+    it has a call; the handing thread calls :meth:`before_handing`. A lock orders the three, so
+    a hold always comes before the release that undoes it.
     """
 
     #: The waiting thread's kernel id (``threading.get_native_id()``).
     thread_id: int
-    #: Its CPUs when serving began: what it takes back on waking.
-    own_cpus: frozenset[int]
     current_cpu: Callable[[], int]
     #: False once the kernel has refused a call: the kernel chooses from then on.
     enabled: bool = True
-    #: Set by a hand-off that held the thread to one CPU, cleared when it takes its CPUs back.
-    _held: bool = False
+    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
+    #: The waiting thread is between :meth:`going_to_sleep` and :meth:`on_waking`.
+    _asleep: bool = attrs.field(init=False, default=False)
+    #: Its CPUs when it was held (None: not held).
+    _held_from: frozenset[int] | None = attrs.field(init=False, default=None)
 
     @classmethod
     def for_this_thread(cls) -> WakeOnCallersCpu | None:
@@ -66,36 +71,44 @@ class WakeOnCallersCpu:
         current_cpu = _libc_sched_getcpu()
         if current_cpu is None or not hasattr(os, "sched_setaffinity"):
             return None
-        own_cpus = frozenset(os.sched_getaffinity(0))
-        if len(own_cpus) < 2:
+        if len(os.sched_getaffinity(0)) < 2:
             return None
-        return cls(threading.get_native_id(), own_cpus, current_cpu)
+        return cls(threading.get_native_id(), current_cpu)
+
+    def going_to_sleep(self) -> None:
+        """On the waiting thread, just before it waits: from now on it may be held."""
+        with self._lock:
+            self._asleep = True
 
     def before_handing(self) -> None:
-        """On the handing thread: the waiting thread wakes on this thread's CPU."""
-        if not self.enabled:
-            return
-        cpu = self.current_cpu()
-        if cpu not in self.own_cpus:
-            return  # -1 (no answer), or a CPU the waiting thread may not use anyway
-        try:
-            os.sched_setaffinity(self.thread_id, (cpu,))
-        except OSError:
-            self.enabled = False
-            return
-        self._held = True
+        """On the handing thread: if the waiting thread is asleep, it wakes on this CPU."""
+        with self._lock:
+            if not (self.enabled and self._asleep) or self._held_from is not None:
+                return
+            try:
+                cpus = frozenset(os.sched_getaffinity(self.thread_id))
+                cpu = self.current_cpu()
+                if len(cpus) < 2 or cpu not in cpus:
+                    return  # one CPU already, or -1 / a CPU it may not use: leave it be
+                os.sched_setaffinity(self.thread_id, (cpu,))
+            except OSError:
+                self.enabled = False
+                return
+            self._held_from = cpus
 
     def on_waking(self) -> None:
         """On the waiting thread, before it runs anything: its own CPUs back."""
-        if not self._held:
-            return
-        self._held = False
-        try:
-            os.sched_setaffinity(0, self.own_cpus)
-        except OSError as exc:
-            self.enabled = False
-            print(
-                f"lambda-legacy: could not give the main thread its CPUs back ({exc}); "
-                f"it may stay on CPU {sorted(os.sched_getaffinity(0))}",
-                file=sys.stderr,
-            )
+        with self._lock:
+            self._asleep = False
+            cpus, self._held_from = self._held_from, None
+            if cpus is None:
+                return
+            try:
+                os.sched_setaffinity(0, cpus)
+            except OSError as exc:
+                self.enabled = False
+                print(
+                    f"lambda-legacy: could not give the main thread its CPUs back ({exc}); "
+                    f"it may stay on CPU {sorted(os.sched_getaffinity(0))}",
+                    file=sys.stderr,
+                )

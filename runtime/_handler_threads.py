@@ -266,14 +266,19 @@ class MainThreadCalls:
         """Run calls on this thread until :meth:`close`."""
         wake = self.wake_on_callers_cpu
         try:
-            while (call := self._calls.get()) is not None:
+            while True:
+                if wake is not None:
+                    wake.going_to_sleep()
+                call = self._calls.get()
                 if wake is not None:
                     wake.on_waking()
+                if call is None:
+                    return
                 result = call.run()
                 if self.after_call is not None:
                     self.after_call()
                 call.answer(result)
-                del result, call
+                del result, call  # their finalizers run here, before this thread may be held
         finally:
             if wake is not None:
                 wake.on_waking()

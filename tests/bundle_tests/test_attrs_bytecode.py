@@ -343,3 +343,46 @@ def test_a_saved_file_drops_a_class_s_old_script_and_keeps_classes_not_made(
     finally:
         save()
     assert set(_load(path) or {}) == {("<made here>", "x = 3\n"), ("<not made here>", "y = 2\n")}
+
+
+#: Run in a child: ``lambda_legacy.start`` with the bytecode kept at the path given; then a class
+#: the script makes after ``start`` returned (it raises when no mode variable is set).
+_START_CHILD = """
+import sys
+from pathlib import Path
+import attrs
+import lambda_legacy
+import lambda_legacy._attrs_bytecode as bytecode
+bytecode.package_cache = lambda verb="serve": Path(sys.argv[1])
+def handler(event, context):
+    return event
+try:
+    lambda_legacy.start(handler)
+except lambda_legacy.LambdaEnvironmentError:
+    @attrs.frozen
+    class ScriptsOwn:
+        x: int
+    sys.exit(3)
+"""
+
+
+def _start(path: Path, **mode: str) -> int:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    for name in ("_LAMBDA_SERVER_PORT", "AWS_LAMBDA_RUNTIME_API"):
+        env.pop(name, None)
+    command = [sys.executable, "-c", _START_CHILD, str(path)]
+    done = subprocess.run(
+        command, check=False, env=env | mode, capture_output=True, text=True, timeout=60
+    )
+    return done.returncode
+
+
+def test_start_saves_the_serving_classes_and_never_the_script_s(tmp_path: Path) -> None:
+    path = tmp_path / "attrs-methods.marshal"
+    assert _start(path, _LAMBDA_SERVER_PORT="99999") == 1  # a port Go's listen refuses
+    assert {"gobrpc._types", "runtime._server"} <= _modules_in(path)
+
+    other = tmp_path / "other.marshal"
+    assert _start(other) == 3  # nothing served: what was learned is saved, and learning ends
+    assert "runtime._entry" in _modules_in(other)
+    assert "__main__" not in _modules_in(other) | _modules_in(path)  # where ScriptsOwn lives

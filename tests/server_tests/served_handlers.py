@@ -254,7 +254,10 @@ def forks(event: object, context: LambdaContext) -> object:
 
 
 def cpu_affinity(event: object, context: LambdaContext) -> object:
-    """The CPUs this call may run on, and those of a thread it starts (which inherits them)."""
+    """The CPUs this call may run on, and those of a thread it starts (which inherits them),
+    after sleeping for the event's ``sleep`` seconds, if any."""
+    if isinstance(event, dict):
+        time.sleep(event.get("sleep", 0))
     started: list[list[int]] = []
     thread = threading.Thread(target=lambda: started.append(sorted(os.sched_getaffinity(0))))
     thread.start()
