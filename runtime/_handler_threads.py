@@ -307,23 +307,31 @@ class MainThreadFirst:
     The main thread counts as free again once its call is done, or once it is about to send the
     call's reply itself (:meth:`replying`): the client may send its next invoke as soon as it has
     the reply, before this thread is back for its next call, and that invoke must still queue
-    for the main thread, not take a worker. A bool, read on the trio thread and set on either
-    (the GIL makes that atomic); a stale reading only queues a call behind the main thread's.
+    for the main thread, not take a worker. A call's end frees the main thread only if no later
+    call has claimed it meanwhile (a count of claims tells), or that later call, running there,
+    would count as free and concurrent invokes would queue behind it. The flag is read on the
+    trio thread and set on either (the GIL makes that atomic); a stale reading only queues a
+    call behind the main thread's.
     """
 
     main: MainThreadCalls
     pool: HandlerThreadPool = _POOL
     _main_busy: bool = False
+    #: Calls that have claimed the main thread so far.
+    _claims: int = 0
 
     async def run_sync(self, fn: Callable[..., _T], *args: object) -> _T:
         """``fn(*args)`` on the main thread if it is free, else as :func:`run_sync`."""
         if self._main_busy:
             return await self.pool.run_sync(fn, *args)
         self._main_busy = True
+        self._claims += 1
+        claim = self._claims
         try:
             return await self.main.run_sync(fn, *args)
         finally:
-            self._main_busy = False
+            if self._claims == claim:  # else a later call runs there now, or is queued to
+                self._main_busy = False
 
     def replying(self) -> None:
         """Called on the thread that runs a call, just before it sends that call's reply.

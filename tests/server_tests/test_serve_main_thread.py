@@ -14,10 +14,12 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import trio
+import trio.testing
 
 # The suite imports test modules with importlib, which does not put their folder on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -32,7 +34,7 @@ from served_process import (
 )
 
 from runtime._client import connect_function
-from runtime._handler_threads import MainThreadCalls
+from runtime._handler_threads import MainThreadCalls, MainThreadFirst
 from runtime._main_thread import StopRequests, run_beside_main_thread
 from runtime._messages import InvokeResponse
 
@@ -204,3 +206,47 @@ async def test_a_second_sigterm_during_shutdown_never_shows_a_traceback() -> Non
             status = await server.wait()
         assert "Traceback" not in server.stderr(), server.stderr()
         assert status in (0, -signal.SIGTERM)  # ended, or killed once our handler was gone
+
+
+def test_a_call_that_ends_after_the_next_one_started_leaves_the_main_thread_busy() -> None:
+    # A sends its reply (``replying``) and the client's next invoke B takes the main thread
+    # before A's task has resumed; A's end must not free the main thread while B runs there.
+    a_replied, a_may_end, b_may_end = threading.Event(), threading.Event(), threading.Event()
+
+    async def main(calls: MainThreadCalls, stop_requests: StopRequests) -> int:
+        first = MainThreadFirst(calls)
+
+        def call_a() -> str:
+            first.replying()
+            a_replied.set()
+            a_may_end.wait()
+            return threading.current_thread().name
+
+        def call_b() -> str:
+            b_may_end.wait(timeout=5)  # set by C: if C waits behind B, B gives up first
+            return threading.current_thread().name
+
+        def call_c() -> str:
+            b_may_end.set()
+            return threading.current_thread().name
+
+        threads: dict[str, str] = {}
+
+        async def run(tag: str, fn: Callable[[], str]) -> None:
+            threads[tag] = await first.run_sync(fn)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run, "a", call_a)
+            while not a_replied.is_set():
+                await trio.sleep(0.001)
+            nursery.start_soon(run, "b", call_b)  # queued for the main thread behind A
+            await trio.testing.wait_all_tasks_blocked()
+            a_may_end.set()
+            while "a" not in threads:
+                await trio.sleep(0.001)
+            # B now runs on the main thread: C must take a worker, and it ends B.
+            threads["c"] = await first.run_sync(call_c)
+        main_thread = threading.main_thread().name
+        return 0 if threads["a"] == threads["b"] == main_thread != threads["c"] else 1
+
+    assert run_beside_main_thread(main) == 0
