@@ -99,10 +99,12 @@ def _raw_frames(tb: TracebackType | None) -> list[_RawFrame]:
 
 
 def safe_str(exc: BaseException) -> str:
-    """``str(exc)``, or what the traceback module prints when that raises."""
+    """``str(exc)``, or what the traceback module prints when that raises: anything at all, even
+    ``SystemExit``, which would otherwise end the process with the invoke unanswered (Go's
+    ``recover`` answers a panic in ``Error()`` too)."""
     try:
         return str(exc)
-    except Exception:
+    except BaseException:  # an error reply is owed whatever the message does
         return "<exception str() failed>"
 
 

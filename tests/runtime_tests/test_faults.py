@@ -125,10 +125,11 @@ def test_key_error_message_is_str_of_the_exception() -> None:
     assert error_from_exception(exc, exc.__traceback__).message == "'k'"
 
 
-def test_unprintable_exception_still_converts() -> None:
+@pytest.mark.parametrize("raised", [RuntimeError("no"), SystemExit(3), KeyboardInterrupt()])
+def test_unprintable_exception_still_converts(raised: BaseException) -> None:
     class UnprintableError(Exception):
         def __str__(self) -> str:
-            raise RuntimeError("no")
+            raise raised
 
     info = error_from_exception(UnprintableError(), None)
     assert info == ErrorInfo(message="<exception str() failed>", type="UnprintableError")

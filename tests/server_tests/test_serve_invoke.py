@@ -298,3 +298,17 @@ async def test_large_replies_and_pings_on_one_connection_never_interleave() -> N
     for n, event in enumerate(events):
         assert replies[n].error is None
         assert replies[n].payload == event
+
+
+@guarded
+async def test_a_trace_id_with_a_nul_byte_leaves_the_variable_as_go_does() -> None:
+    # Go's os.Setenv refuses the value (EINVAL), aws-lambda-go ignores that, and the handler runs
+    # with the variable as it was.
+    with served("served_handlers.context_report", LAMBDA_ENV) as server:
+        async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as client:
+            before = await client.invoke(invoke_request(b"{}", "r1", trace_id=TRACE_ID))
+            nul = await client.invoke(invoke_request(b"{}", "r2", trace_id="Root=1-a\x00b"))
+    first, second = payload_of(before), payload_of(nul)
+    assert isinstance(first, dict)
+    assert isinstance(second, dict)
+    assert first["trace_id_env"] == second["trace_id_env"] == TRACE_ID
