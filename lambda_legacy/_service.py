@@ -264,7 +264,14 @@ class _Instance:
 
     @property
     def usable(self) -> bool:
-        return self.client is not None and not (self.exited.is_set() or self.retired.is_set())
+        """Ready, and neither retired nor ended: the exit is looked at now, not only once the
+        task that waits for it has run, so a process that ended right after its last reply
+        is never sent the next event."""
+        return (
+            self.client is not None
+            and not (self.exited.is_set() or self.retired.is_set())
+            and self.returncode is None
+        )
 
     @contextmanager
     def cancelled_on_exit(self, scope: trio.CancelScope) -> Iterator[trio.CancelScope]:

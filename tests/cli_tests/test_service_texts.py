@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import errno
 import re
+from typing import cast
 
 import pytest
 
 from lambda_legacy._cmd_invoke import report_line
 from lambda_legacy._invocation import Invocation, function_arn, new_trace_id
-from lambda_legacy._service import FunctionConfiguration, InvokeOutcome, function_environment
+from lambda_legacy._service import (
+    FunctionConfiguration,
+    InvokeOutcome,
+    _Instance,
+    function_environment,
+)
 from lambda_legacy._service_errors import (
     FunctionError,
     exit_description,
@@ -18,6 +24,7 @@ from lambda_legacy._service_errors import (
     timed_out,
     timed_out_log_line,
 )
+from runtime._client import FunctionClient
 from runtime._faults import Frame
 from runtime._messages import InvokeResponse_Error, InvokeResponse_Error_StackFrame
 
@@ -150,3 +157,21 @@ def test_the_function_environment_is_go1x_then_the_functions_own() -> None:
     assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == "/aws/lambda/fn"
     assert re.fullmatch(r"1970/01/01/\[\$LATEST\][0-9a-f]{32}", env["AWS_LAMBDA_LOG_STREAM_NAME"])
     assert (env["TZ"], env["MINE"], env["LANG"]) == ("Europe/Paris", "1", "en_US.UTF-8")
+
+
+class _EndedProcess:
+    """A function process that has exited, before anything waited for it."""
+
+    pid = 12345
+    returncode = 0
+
+    async def wait(self) -> int:
+        return 0
+
+
+def test_a_function_whose_process_has_ended_gets_no_more_events() -> None:
+    # The task that waits for the exit may not have run yet; the exit status tells already.
+    instance = _Instance(process=_EndedProcess(), port=1, started_at=0.0)
+    instance.client = cast("FunctionClient", object())
+    assert not instance.exited.is_set()
+    assert not instance.usable
