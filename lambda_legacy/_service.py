@@ -70,9 +70,12 @@ __all__ = [
 ]
 
 #: What a function's replies may hold. Lambda refuses responses over 6 MiB, and reports them as
-#: ``Function.ResponseSizeTooLarge`` (the function stays up); reading replies up to 32 MiB lets
-#: this service report them the same way instead of as a broken conversation.
-_REPLY_LIMITS = Limits(max_message_size=32 * 1024 * 1024, max_elements=32 * 1024 * 1024)
+#: ``Function.ResponseSizeTooLarge`` (the function stays up); reading replies up to 1 GiB, whole,
+#: as Go's service reads them (Go's gob allows 8 GiB), lets this service report any response a
+#: function can sensibly build the same way, instead of as a broken conversation. The bytes are
+#: held only as they arrive, and only for the reply that sends them.
+_REPLY_LIMIT_BYTES = 1024 * 1024 * 1024
+_REPLY_LIMITS = Limits(max_message_size=_REPLY_LIMIT_BYTES, max_elements=_REPLY_LIMIT_BYTES)
 
 #: Lambda's default function timeout, in seconds.
 DEFAULT_TIMEOUT = 3.0

@@ -70,22 +70,23 @@ def test_an_event_of_exactly_6_mib_is_sent() -> None:
 
 
 def test_responses_over_the_limit_are_function_response_size_too_large() -> None:
-    sizes = [MAX_RESPONSE, MAX_RESPONSE + 1, 9_000_000, 10]  # 9 MB is past gob's default frame
+    # 9 MB is past gob's default frame; 40 MB was past the service's old limit for replies.
+    sizes = [MAX_RESPONSE, MAX_RESPONSE + 1, 9_000_000, 40_000_000, 10]
     events = "".join(json.dumps({"bytes": size}) + "\n" for size in sizes)
     result = run_cli(
         ["invoke", *PYTHON_OPTIONS, "--events", "-", "--", *CLI, "serve", "pyfunction.sized"],
         stdin=events,
     )
     assert result.returncode == 1, result.stderr
-    first, second, third, fourth = result.stdout.splitlines()
+    first, second, third, fourth, fifth = result.stdout.splitlines()
     assert len(first) == MAX_RESPONSE
-    for line, size in ((second, MAX_RESPONSE + 1), (third, 9_000_000)):
+    for line, size in ((second, MAX_RESPONSE + 1), (third, 9_000_000), (fourth, 40_000_000)):
         assert _error(line) == {
             "errorMessage": f"Response payload size ({size} bytes) exceeded maximum allowed "
             "payload size (6291556 bytes).",
             "errorType": "Function.ResponseSizeTooLarge",
         }
-    assert fourth == '"' + "x" * 8 + '"'
+    assert fifth == '"' + "x" * 8 + '"'
     # One warm process served them all: only the first REPORT line has an Init Duration.
     assert len(re.findall(r"Init Duration", result.stderr)) == 1
 
