@@ -11,13 +11,20 @@ after 10 s idle: the function was then killed 10 s after it started. Here ``subp
 runs on the trio thread itself (the fork and exec hold up the loop for a moment, once per cold
 start), and the exit is awaited through a pidfd, as trio's own ``Process`` does.
 
+The death signal reaches only the function's own process, not the processes it starts (a
+wrapper script's program, a handler's child). So a watchdog goes beside it: ``/bin/sh``, in a
+session of its own, reading a pipe whose only writer is the service. When the pipe closes (the
+service ended the group itself, or died, even by SIGKILL), the watchdog kills the function's
+whole process group, as the go1.x service's ``Kill(-pid)`` does.
+
 Without pidfds (Linux before 5.3, which some Lambda hosts run) a worker thread waits for the exit.
 Without ``prctl`` (not Linux), ``trio.lowlevel.open_process`` starts the function without the
-death signal, and it may outlive a killed service.
+death signal or the watchdog, and it may outlive a killed service.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -29,7 +36,11 @@ from typing import Any, Protocol
 import attrs
 import trio
 
-__all__ = ["FunctionProcess", "start_function_process"]
+__all__ = ["FunctionProcess", "kill_group", "start_function_process"]
+
+#: The watchdog's script: wait for stdin to close, then SIGKILL the process group given (gone
+#: already, after the service killed it: ``kill`` then fails, quietly).
+_GROUP_WATCHDOG = 'read _; kill -KILL "-$1" 2>/dev/null'
 
 #: prctl(2) option: the signal the kernel sends this process when its parent thread exits.
 _PR_SET_PDEATHSIG = 1
@@ -56,6 +67,8 @@ class _ForkedProcess:
 
     _popen: subprocess.Popen[bytes]
     _pidfd: int | None  # None without pidfds, and once the exit has been seen
+    #: Kills the group once its stdin closes (None: it could not be started).
+    _watchdog: subprocess.Popen[bytes] | None = None
 
     @property
     def pid(self) -> int:
@@ -80,6 +93,38 @@ class _ForkedProcess:
             os.close(self._pidfd)
             self._pidfd = None
         return status
+
+    def kill_group(self) -> None:
+        """SIGKILL to the process group; the watchdog is let go (it kills the group again, which
+        by then is gone, and ends)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is gone
+            os.killpg(self.pid, signal.SIGKILL)
+        if self._watchdog is not None and self._watchdog.stdin is not None:
+            self._watchdog.stdin.close()
+            self._watchdog = None  # reaped by subprocess at its next start, if not before
+
+
+def kill_group(process: FunctionProcess) -> None:
+    """SIGKILL to ``process``'s whole group, as the go1.x service's ``Kill(-pid)``."""
+    if isinstance(process, _ForkedProcess):
+        process.kill_group()
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is gone
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def _start_watchdog(group: int) -> subprocess.Popen[bytes] | None:
+    """``/bin/sh`` killing ``group`` once its stdin closes; None where it cannot be started."""
+    try:
+        return subprocess.Popen(
+            ["/bin/sh", "-c", _GROUP_WATCHDOG, "sh", str(group)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # a terminal's Ctrl-C for the service is not for it
+        )
+    except OSError:
+        return None
 
 
 def _dying_with(parent: int) -> Callable[[], None]:
@@ -120,4 +165,4 @@ async def start_function_process(
         pidfd: int | None = os.pidfd_open(popen.pid)
     except OSError:  # Linux before 5.3 (ENOSYS)
         pidfd = None
-    return _ForkedProcess(popen, pidfd)
+    return _ForkedProcess(popen, pidfd, _start_watchdog(popen.pid))

@@ -28,11 +28,9 @@ its own business (``_cmd_invoke``), so the bridge verb can reuse the same superv
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import secrets
-import signal
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -46,7 +44,7 @@ from runtime._errors import InvokeFailed
 from runtime._messages import InvokeResponse
 
 from . import _service_errors as errors
-from ._function_process import FunctionProcess, start_function_process
+from ._function_process import FunctionProcess, kill_group, start_function_process
 from ._invocation import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_FUNCTION_NAME,
@@ -309,10 +307,8 @@ class _Instance:
 
     def kill_group(self) -> None:
         """SIGKILL to the whole process group, as the go1.x service's ``Kill(-pid)``."""
-        if self.process is None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is gone
-            os.killpg(self.process.pid, signal.SIGKILL)
+        if self.process is not None:
+            kill_group(self.process)
 
 
 @attrs.define(eq=False)

@@ -263,13 +263,13 @@ def test_sigterm_ends_the_function_before_the_command_exits() -> None:
     assert all(gone(pid) for pid in pids)
 
 
-def test_sigkill_of_the_command_still_ends_the_function() -> None:
-    """SIGKILL cannot be caught; the kernel ends the function (its parent-death signal)."""
-    with _invoking('{"action": "sleep", "ms": 60000}') as (process, pids):
+def test_sigkill_of_the_command_still_ends_the_function_and_its_children() -> None:
+    """SIGKILL cannot be caught; the kernel ends the function (its parent-death signal), and the
+    watchdog beside it the rest of its process group (a child it started)."""
+    with _invoking('{"action": "sleep", "ms": 60000, "spawn": true}') as (process, pids):
         process.kill()
         assert process.wait(timeout=HANG_LIMIT) == -signal.SIGKILL
-    function = pids[0]
     deadline = time.monotonic() + 10
-    while not gone(function) and time.monotonic() < deadline:
+    while not all(gone(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert gone(function)
+    assert [gone(pid) for pid in pids] == [True, True]
