@@ -43,6 +43,7 @@ import signal
 import stat
 import sys
 from collections.abc import AsyncIterator
+from typing import TextIO
 
 import attrs
 import trio
@@ -240,7 +241,7 @@ async def _main(
             async def invoke() -> None:
                 try:
                     status.append(await _invoke_all(args, configuration, source))
-                except BrokenPipeError:
+                except* BrokenPipeError:  # alone, or beside a Cancelled from a stop signal
                     # Whoever read stdout went away (``| head -1``): stop, without a traceback
                     # now or a second failed flush at exit.
                     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -271,39 +272,52 @@ async def _invoke_all(
         return status
 
 
-def _write_stdout(data: bytes) -> None:
-    sys.stdout.buffer.write(data + b"\n")
-    sys.stdout.buffer.flush()
+async def _write_stdout(data: bytes) -> None:
+    await _write_out(sys.stdout, data + b"\n")
 
 
-def _log(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+async def _log(line: str) -> None:
+    await _write_out(sys.stderr, line.encode("utf-8", "backslashreplace") + b"\n")
+
+
+async def _write_out(stream: TextIO, data: bytes) -> None:
+    """Write ``data`` to ``stream``'s descriptor from a worker thread. A reader that stops
+    reading (a full pipe) then blocks that thread, not trio's: a stop signal still ends the
+    command, and the write is abandoned."""
+    stream.flush()  # what print() left in its buffer goes first
+    await trio.to_thread.run_sync(_write_all, stream.fileno(), data, abandon_on_cancel=True)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 async def _invoke_one(service: FunctionService, invocation: Invocation) -> int:
     outcome = await service.invoke(invocation)
     if outcome.error is None:
-        _write_stdout(outcome.payload or b"")
+        await _write_stdout(outcome.payload or b"")
         return 0
     if outcome.detail:
-        _log(f"{_PROG}: {outcome.detail}")
-    _log(outcome.error.to_json())
+        await _log(f"{_PROG}: {outcome.detail}")
+    await _log(outcome.error.to_json())
     return 1
 
 
 async def _invoke_logged(service: FunctionService, invocation: Invocation) -> bool:
-    _log(f"START RequestId: {invocation.request_id} Version: {service.configuration.version}")
+    await _log(f"START RequestId: {invocation.request_id} Version: {service.configuration.version}")
     outcome = await service.invoke(invocation)
     if outcome.detail:
-        _log(f"{_PROG}: {outcome.detail}")
-    _log(f"END RequestId: {outcome.request_id}")
-    _log(report_line(outcome, service.configuration))
+        await _log(f"{_PROG}: {outcome.detail}")
+    await _log(f"END RequestId: {outcome.request_id}")
+    await _log(report_line(outcome, service.configuration))
     if outcome.timed_out:
-        _log(timed_out_log_line(outcome.request_id, outcome.duration))
+        await _log(timed_out_log_line(outcome.request_id, outcome.duration))
     if outcome.error is None:
-        _write_stdout(outcome.payload or b"")
+        await _write_stdout(outcome.payload or b"")
         return True
-    _write_stdout(outcome.error.to_json().encode())
+    await _write_stdout(outcome.error.to_json().encode())
     return False
 
 

@@ -9,11 +9,14 @@ stdout that goes away ends the command with status 1, without a traceback.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import signal
+import struct
 import subprocess
+import termios
 import time
 from pathlib import Path
 
@@ -213,3 +216,50 @@ def test_reading_a_closed_stdin_is_a_usage_error(option: str) -> None:
     result = _invoke_without_stdin(option, "-", "--", "true")
     assert result.returncode == 2
     assert result.stderr == "lambda-legacy invoke: [Errno 9] Bad file descriptor\n"
+
+
+#: What the pipe must hold before the test below calls stdout full: the kernel's default pipe
+#: buffer is 64 KiB, and each echoed event is 1 KB.
+FULL_PIPE_BYTES = 60_000
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_ends_the_command_while_nobody_reads_its_stdout(
+    number: signal.Signals, tmp_path: Path
+) -> None:
+    go = [str(gopeer()), "function", "--handler", "echo"]
+    events = tmp_path / "events.jsonl"
+    events.write_bytes((b'{"line": "' + b"x" * 1000 + b'"}\n') * 200)  # far more than a pipe holds
+    read_end, write_end = os.pipe()
+    try:
+        with (
+            tmp_path.joinpath("stderr").open("wb") as stderr,
+            subprocess.Popen(
+                [*CLI, "invoke", "--events", str(events), "--", *go],
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=write_end,
+                stderr=stderr,
+            ) as process,
+        ):
+            os.close(write_end)
+            deadline = time.monotonic() + HANG_LIMIT
+            while _pipe_holds(read_end) < FULL_PIPE_BYTES and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert _pipe_holds(read_end) >= FULL_PIPE_BYTES  # the command's writes now block
+            process.send_signal(number)
+            try:
+                status = process.wait(STOP_LIMIT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                pytest.fail(f"still running {STOP_LIMIT_S} s after signal {number}")
+    finally:
+        os.close(read_end)
+    err = tmp_path.joinpath("stderr").read_bytes()
+    assert status == 128 + number
+    assert b"Traceback" not in err, err.decode()[-2000:]
+
+
+def _pipe_holds(read_end: int) -> int:
+    """How many bytes wait in the pipe (FIONREAD)."""
+    return struct.unpack("i", fcntl.ioctl(read_end, termios.FIONREAD, b"\0\0\0\0"))[0]  # type: ignore[no-any-return]
