@@ -48,12 +48,13 @@ from typing import TextIO
 import attrs
 import trio
 
-from ._cli_args import positive_seconds
+from ._cli_args import function_timeout, memory_size, positive_seconds, tcp_port
 from ._invocation import Invocation
 from ._service import (
     DEFAULT_INIT_TIMEOUT,
     DEFAULT_MEMORY_SIZE,
     DEFAULT_TIMEOUT,
+    SERVER_PORT_VARIABLE,
     FunctionConfiguration,
     FunctionService,
     InvokeOutcome,
@@ -92,7 +93,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     invoke.add_argument(
         "--timeout",
-        type=positive_seconds,
+        type=function_timeout,
         default=DEFAULT_TIMEOUT,
         help="seconds per invoke (default 3)",
     )
@@ -103,7 +104,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="seconds from start until Function.Ping is answered (default 10)",
     )
     invoke.add_argument(
-        "--memory", type=int, default=DEFAULT_MEMORY_SIZE, help="memory size in MB (default 128)"
+        "--memory",
+        type=memory_size,
+        default=DEFAULT_MEMORY_SIZE,
+        help="memory size in MB (default 128)",
     )
     invoke.add_argument(
         "--env",
@@ -116,7 +120,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     invoke.add_argument("--client-context", metavar="JSON", help="the mobile client context")
     invoke.add_argument("--identity-id", default="", help="Cognito identity id")
     invoke.add_argument("--identity-pool-id", default="", help="Cognito identity pool id")
-    invoke.add_argument("--port", type=int, help="invoke a function already listening here")
+    invoke.add_argument("--port", type=tcp_port, help="invoke a function already listening here")
     invoke.add_argument("command", nargs="*", help="-- EXECUTABLE [ARGS...] to start")
     invoke.set_defaults(run=run)
 
@@ -135,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
         name, sep, value = item.partition("=")
         if not sep or not name:
             return _usage(f"--env wants NAME=VALUE, got {item!r}")
+        if name == SERVER_PORT_VARIABLE:
+            return _usage(f"--env {name}: set by invoke itself, to the port it dials")
         environment[name] = value
     configuration = FunctionConfiguration(
         function_name=args.name,

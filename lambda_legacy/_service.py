@@ -63,6 +63,7 @@ __all__ = [
     "FunctionService",
     "InitFailure",
     "InvokeOutcome",
+    "SERVER_PORT_VARIABLE",
     "function_environment",
     "open_service",
 ]
@@ -74,6 +75,9 @@ __all__ = [
 #: held only as they arrive, and only for the reply that sends them.
 _REPLY_LIMIT_BYTES = 1024 * 1024 * 1024
 _REPLY_LIMITS = Limits(max_message_size=_REPLY_LIMIT_BYTES, max_elements=_REPLY_LIMIT_BYTES)
+
+#: Where the go1.x service tells the function the port to listen on.
+SERVER_PORT_VARIABLE = "_LAMBDA_SERVER_PORT"
 
 #: Lambda's default function timeout, in seconds.
 DEFAULT_TIMEOUT = 3.0
@@ -191,7 +195,7 @@ def function_environment(
     env = {key: value for key, value in inherited.items() if key not in configuration.hidden}
     env.update(
         {
-            "_LAMBDA_SERVER_PORT": str(port),
+            SERVER_PORT_VARIABLE: str(port),
             "_HANDLER": handler,
             "LAMBDA_TASK_ROOT": task_root,
             "LAMBDA_RUNTIME_DIR": "/var/runtime",
