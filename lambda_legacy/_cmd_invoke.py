@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import json
 import math
 import os
 import signal
@@ -48,6 +49,7 @@ from typing import TextIO
 import attrs
 import trio
 
+from . import _service_errors as errors
 from ._cli_args import function_timeout, memory_size, positive_seconds, tcp_port
 from ._invocation import Invocation
 from ._service import (
@@ -171,7 +173,7 @@ def _read_event(event: str | None) -> bytes:
             payload = f.read()
     else:
         payload = event.encode()
-    return payload or _NO_EVENT
+    return payload if payload.strip() else _NO_EVENT
 
 
 @attrs.frozen
@@ -300,8 +302,29 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+def _refusal(invocation: Invocation) -> InvokeOutcome | None:
+    """Why Lambda's Invoke API would refuse the event before any function saw it (over 6 MiB,
+    or not JSON), or None."""
+    payload = invocation.payload
+    if len(payload) > errors.MAX_REQUEST_PAYLOAD:
+        error, detail = errors.request_too_large(), f"the event is {len(payload)} bytes"
+    else:
+        try:
+            json.loads(payload, parse_constant=_not_json_constant)
+        except ValueError as exc:  # UnicodeDecodeError too: not UTF-8
+            error, detail = errors.invalid_request_content(str(exc)), "the event is not JSON"
+        else:
+            return None
+    return InvokeOutcome(request_id=invocation.request_id, error=error, detail=detail)
+
+
+def _not_json_constant(name: str) -> object:
+    """Python reads ``NaN`` and ``Infinity``; JSON, and Lambda, do not."""
+    raise ValueError(f"{name} is not JSON")
+
+
 async def _invoke_one(service: FunctionService, invocation: Invocation) -> int:
-    outcome = await service.invoke(invocation)
+    outcome = _refusal(invocation) or await service.invoke(invocation)
     if outcome.error is None:
         await _write_stdout(outcome.payload or b"")
         return 0
@@ -312,6 +335,12 @@ async def _invoke_one(service: FunctionService, invocation: Invocation) -> int:
 
 
 async def _invoke_logged(service: FunctionService, invocation: Invocation) -> bool:
+    refused = _refusal(invocation)
+    if refused is not None:  # no function saw it: no START, END or REPORT line
+        assert refused.error is not None
+        await _log(f"{_PROG}: {refused.detail}")
+        await _write_stdout(refused.error.to_json().encode())
+        return False
     await _log(f"START RequestId: {invocation.request_id} Version: {service.configuration.version}")
     outcome = await service.invoke(invocation)
     if outcome.detail:

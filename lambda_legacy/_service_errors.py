@@ -202,6 +202,16 @@ def request_too_large() -> FunctionError:
     )
 
 
+def invalid_request_content(reason: str) -> FunctionError:
+    """An event that is not JSON: Lambda's Invoke API refuses it, the function never sees it.
+    Lambda's own text goes on with its (Java) parser's words; ``reason`` is Python's."""
+    return FunctionError(
+        message=f"Could not parse request body into json: Could not parse payload into json: "
+        f"{reason}",
+        type="InvalidRequestContentException",
+    )
+
+
 def response_too_large(size: int) -> FunctionError:
     """A response over :data:`MAX_RESPONSE_PAYLOAD`: Lambda's ``Function.ResponseSizeTooLarge``."""
     return FunctionError(

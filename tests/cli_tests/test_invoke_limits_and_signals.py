@@ -263,3 +263,35 @@ def test_a_stop_signal_ends_the_command_while_nobody_reads_its_stdout(
 def _pipe_holds(read_end: int) -> int:
     """How many bytes wait in the pipe (FIONREAD)."""
     return struct.unpack("i", fcntl.ioctl(read_end, termios.FIONREAD, b"\0\0\0\0"))[0]  # type: ignore[no-any-return]
+
+
+def test_events_that_are_not_json_are_refused_unsent() -> None:
+    # Lambda's Invoke API refuses them: the function never sees them, so no START/END/REPORT.
+    go = [str(gopeer()), "function", "--handler", "echo"]
+    events = b'{"n": 1}\nnot json\n{"n": NaN}\n"\xff"\n{"n": 2}\n'
+    result = subprocess.run(
+        [*CLI, "invoke", "--events", "-", "--", *go],
+        cwd=ROOT,
+        input=events,
+        capture_output=True,
+        timeout=HANG_LIMIT,
+        check=False,
+    )
+    assert result.returncode == 1
+    lines = result.stdout.decode().splitlines()
+    assert [lines[0], lines[4]] == ['{"n":1}', '{"n":2}']
+    for refused in lines[1:4]:
+        error = json.loads(refused)
+        assert error["errorType"] == "InvalidRequestContentException"
+        assert error["errorMessage"].startswith(
+            "Could not parse request body into json: Could not parse payload into json: "
+        )
+    starts = [line for line in result.stderr.decode().splitlines() if line.startswith("START")]
+    assert len(starts) == 2
+
+
+def test_an_event_of_only_blank_space_is_sent_as_an_empty_object() -> None:
+    go = [str(gopeer()), "function", "--handler", "echo"]
+    result = run_cli(["invoke", "--event", "-", "--", *go], stdin=" \n\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "{}\n"
