@@ -49,15 +49,17 @@ BUILDER_PACKAGE: Final = ("lambda_legacy", "_bundle")
 #: invokes, replays, bridges or bundles. The launcher runs ``lambda_legacy._bundle_main``, which
 #: imports none of these (the bundle tests start it without them); leaving them out pays for the
 #: attrs bytecode. In ``runtime``: the go1.x client (the service side's) and the Runtime API
-#: client on trio (the bridge's; Runtime API mode has its blocking one).
+#: client on trio (the bridge's; Runtime API mode has its blocking one). In ``gobrpc``: the
+#: ``python -m gobrpc dump`` command (``gobrpc._dump`` stays: the package exports it).
 _CLI_AND_SERVICE: Final = (
-    "__main__", "cli", "client", "_bridge", "_cmd_bridge", "_cmd_bundle", "_cmd_invoke",
-    "_cmd_replay", "_function_process", "_invocation", "_replay", "_service", "_service_errors",
-    "_sync_client",
+    "__main__", "cli", "client", "_bridge", "_cli_args", "_cmd_bridge", "_cmd_bundle",
+    "_cmd_invoke", "_cmd_replay", "_function_process", "_invocation", "_replay", "_service",
+    "_service_errors", "_sync_client",
 )  # fmt: skip
 SERVICE_SIDE_MODULES: Final = {
     "lambda_legacy": frozenset(f"{name}.py" for name in _CLI_AND_SERVICE),
     "runtime": frozenset({"_client.py", "_runtime_api_client.py"}),
+    "gobrpc": frozenset({"__main__.py"}),
 }
 
 #: pip's ``--target`` also writes console scripts whose ``#!`` names this machine's Python.
