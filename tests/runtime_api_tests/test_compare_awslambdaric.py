@@ -12,6 +12,7 @@ Where we differ from awslambdaric on purpose, the test says so and asserts both 
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import re
 import shutil
@@ -63,6 +64,9 @@ BROKEN_MODULES = {
 
 #: How long to wait for the stand-in to record a runtime's exit after an init error.
 EXIT_RECORD_TIMEOUT_S = 10.0
+#: How much of the emulator's output, and how many of its records, a failed invoke shows.
+OUTPUT_SHOWN = 4000
+RECORDS_SHOWN = 10
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +118,15 @@ def _run_one(
     with running_emulator(
         kind, runtime_command(runtime, handler), cwd=task_root, workdir=workdir, env=FUNCTION_ENV
     ) as emulator:
-        results = [emulator.invoke(payload, headers) for payload, headers in invokes]
+        try:
+            results = [emulator.invoke(payload, headers) for payload, headers in invokes]
+        except (OSError, http.client.HTTPException) as exc:
+            # Say what the emulator and the runtime saw: the invoke alone does not tell.
+            raise AssertionError(
+                f"{runtime} under {kind}: {exc!r}\n--- emulator and runtime output (end) ---\n"
+                f"{emulator.output_text()[-OUTPUT_SHOWN:]}\n--- last records ---\n"
+                f"{emulator.records()[-RECORDS_SHOWN:]}"
+            ) from exc
         records = _wait_for_exit(emulator) if expect_exit else emulator.records()
         return Run(results=results, records=records, output=emulator.output_text())
 
