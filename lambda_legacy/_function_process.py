@@ -94,11 +94,8 @@ class _ForkedProcess:
             self._pidfd = None
         return status
 
-    def kill_group(self) -> None:
-        """SIGKILL to the process group; the watchdog is let go (it kills the group again, which
-        by then is gone, and ends)."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is gone
-            os.killpg(self.pid, signal.SIGKILL)
+    def release_watchdog(self) -> None:
+        """Close the watchdog's pipe: it kills the group (again, once the service has) and ends."""
         if self._watchdog is not None and self._watchdog.stdin is not None:
             self._watchdog.stdin.close()
             self._watchdog = None  # reaped by subprocess at its next start, if not before
@@ -106,11 +103,10 @@ class _ForkedProcess:
 
 def kill_group(process: FunctionProcess) -> None:
     """SIGKILL to ``process``'s whole group, as the go1.x service's ``Kill(-pid)``."""
-    if isinstance(process, _ForkedProcess):
-        process.kill_group()
-        return
     with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is gone
         os.killpg(process.pid, signal.SIGKILL)
+    if isinstance(process, _ForkedProcess):
+        process.release_watchdog()
 
 
 def _start_watchdog(group: int) -> subprocess.Popen[bytes] | None:
