@@ -13,7 +13,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import trio
@@ -28,6 +28,7 @@ from runtime._handler_threads import (
     IDLE_THREAD_SECONDS,
     MAX_HANDLER_THREADS,
     HandlerThreadPool,
+    MainThreadCalls,
     run_sync,
 )
 from runtime._logging import INVOKE_REQUEST_ID, install_lambda_logging
@@ -372,3 +373,52 @@ async def test_cancelled_while_waiting_for_a_worker_runs_nothing() -> None:
     assert ran == ["waiter cancelled", "blocker"]
     # The slot the waiter gave up is free again.
     assert await pool.run_sync(lambda: "after") == "after"
+
+
+# --- the main thread's calls: handing over ------------------------------------------------------
+
+
+async def _until_waiting(calls: MainThreadCalls) -> None:
+    with trio.fail_after(WAIT_SECONDS):
+        while not calls.waiting:
+            await trio.sleep(0.001)
+
+
+async def test_handing_a_call_to_a_waiting_thread_steps_aside_once_and_never_when_it_is_busy() -> (
+    None
+):
+    stepped_aside: list[str] = []
+    calls = MainThreadCalls(step_aside=lambda: stepped_aside.append("aside"))
+    serving = threading.Thread(target=calls.serve)
+    serving.start()
+    first_running, release_first = threading.Event(), threading.Event()
+
+    def first() -> str:
+        first_running.set()
+        release_first.wait(WAIT_SECONDS)
+        return "first"
+
+    results: list[str] = []
+
+    async def call(fn: Callable[[], str]) -> None:
+        results.append(await calls.run_sync(fn))
+
+    try:
+        await _until_waiting(calls)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(call, first)
+            with trio.fail_after(WAIT_SECONDS):
+                while not first_running.is_set():
+                    await trio.sleep(0.001)
+            assert stepped_aside == ["aside"]  # the thread was waiting: the call went to it
+            nursery.start_soon(call, lambda: "second")  # queued while the thread is busy
+            await trio.sleep(0.01)
+            release_first.set()
+        assert sorted(results) == ["first", "second"]  # trio wakes the two callers in any order
+        assert stepped_aside == ["aside"]
+    finally:
+        release_first.set()
+        calls.close()
+        serving.join(WAIT_SECONDS)
+    assert not serving.is_alive()
+    assert not calls.waiting
