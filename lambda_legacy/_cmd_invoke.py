@@ -173,6 +173,9 @@ def _read_event(event: str | None) -> bytes:
             payload = f.read()
     else:
         payload = event.encode()
+        if payload.strip() and _json_error(payload) is not None:
+            # Most likely a file name with a typo: say so before Lambda's refusal of the text.
+            print(f"{_PROG}: no file {event!r}: --event takes it as JSON text", file=sys.stderr)
     return payload if payload.strip() else _NO_EVENT
 
 
@@ -309,13 +312,20 @@ def _refusal(invocation: Invocation) -> InvokeOutcome | None:
     if len(payload) > errors.MAX_REQUEST_PAYLOAD:
         error, detail = errors.request_too_large(), f"the event is {len(payload)} bytes"
     else:
-        try:
-            json.loads(payload, parse_constant=_not_json_constant)
-        except ValueError as exc:  # UnicodeDecodeError too: not UTF-8
-            error, detail = errors.invalid_request_content(str(exc)), "the event is not JSON"
-        else:
+        json_error = _json_error(payload)
+        if json_error is None:
             return None
+        error, detail = errors.invalid_request_content(json_error), "the event is not JSON"
     return InvokeOutcome(request_id=invocation.request_id, error=error, detail=detail)
+
+
+def _json_error(payload: bytes) -> str | None:
+    """Why ``payload`` is not JSON as Lambda reads it (UTF-8, no NaN), or None if it is."""
+    try:
+        json.loads(payload, parse_constant=_not_json_constant)
+    except ValueError as exc:  # UnicodeDecodeError too: not UTF-8
+        return str(exc)
+    return None
 
 
 def _not_json_constant(name: str) -> object:

@@ -295,3 +295,23 @@ def test_an_event_of_only_blank_space_is_sent_as_an_empty_object() -> None:
     result = run_cli(["invoke", "--event", "-", "--", *go], stdin=" \n\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "{}\n"
+
+
+def test_an_event_that_is_neither_a_file_nor_json_says_so_before_the_refusal(
+    tmp_path: Path,
+) -> None:
+    go = [str(gopeer()), "function", "--handler", "echo"]
+    missing = str(tmp_path / "evnet.json")  # a file name with a typo
+    result = run_cli(["invoke", "--event", missing, "--", *go])
+    assert result.returncode == 1
+    assert f"no file {missing!r}: --event takes it as JSON text" in result.stderr
+    refusal = json.loads(result.stderr.splitlines()[-1])  # a function error's place: stderr
+    assert refusal["errorType"] == "InvalidRequestContentException"
+
+
+def test_an_event_given_as_json_text_gets_no_file_hint() -> None:
+    go = [str(gopeer()), "function", "--handler", "echo"]
+    result = run_cli(["invoke", "--event", '{"a": 1}', "--", *go])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == '{"a":1}\n'
+    assert "no file" not in result.stderr
