@@ -182,33 +182,64 @@ class Encoder:
         self._ready: dict[GoType, _Ready] = {}
 
     def encode(self, go_type: GoType, value: object) -> bytes:
-        """Encode one top-level value of ``go_type``; the definitions it needs come first."""
-        b = self._one_message(go_type, value)
-        if b is not None:
-            if b.spliced:
-                return b"".join(_framed(b))
-            return uint_bytes(len(b)) + b
-        messages = self._encode(go_type, value)
+        """Encode one top-level value of ``go_type``; the definitions it needs come first.
+
+        A value that does not encode raises :class:`GobEncodeError` and leaves the stream as it
+        was: the definitions its bytes would have carried count as unsent (the caller gets no
+        bytes to send), so the next value of the type brings them. The same holds for
+        :meth:`encode_writes` and, for all its values at once, :meth:`encode_many`.
+        """
+        sent, ready = len(self._sent), len(self._ready)
+        try:
+            b = self._one_message(go_type, value)
+            if b is not None:
+                if b.spliced:
+                    return b"".join(_framed(b))
+                return uint_bytes(len(b)) + b
+            messages = self._encode(go_type, value)
+        except BaseException:
+            self._forget_since(sent, ready)
+            raise
         if len(messages) == 1 and not messages[0].spliced:
             return uint_bytes(len(messages[0])) + messages[0]
         return b"".join([chunk for m in messages for chunk in _framed(m)])
 
     def encode_writes(self, go_type: GoType, value: object) -> list[bytes]:
         """As :meth:`encode`, one bytes object per write Go would make."""
-        return [b"".join(_framed(m)) for m in self._encode(go_type, value)]
+        sent, ready = len(self._sent), len(self._ready)
+        try:
+            messages = self._encode(go_type, value)
+        except BaseException:
+            self._forget_since(sent, ready)
+            raise
+        return [b"".join(_framed(m)) for m in messages]
 
     def encode_many(self, values: Iterable[tuple[GoType, object]]) -> bytes:
         """Several :meth:`encode` calls in order, joined with one copy of each byte."""
         chunks: list[bytes | bytearray | memoryview] = []
-        for go_type, value in values:
-            b = self._one_message(go_type, value)
-            if b is None:
-                chunks += [chunk for m in self._encode(go_type, value) for chunk in _framed(m)]
-            elif b.spliced:
-                chunks += _framed(b)
-            else:
-                chunks += (uint_bytes(len(b)), b)
+        sent, ready = len(self._sent), len(self._ready)
+        try:
+            for go_type, value in values:
+                b = self._one_message(go_type, value)
+                if b is None:
+                    chunks += [chunk for m in self._encode(go_type, value) for chunk in _framed(m)]
+                elif b.spliced:
+                    chunks += _framed(b)
+                else:
+                    chunks += (uint_bytes(len(b)), b)
+        except BaseException:
+            self._forget_since(sent, ready)
+            raise
         return b"".join(chunks)
+
+    def _forget_since(self, sent: int, ready: int) -> None:
+        """Undo what an encode that failed recorded as sent: the first ``sent`` and ``ready``
+        entries (dicts keep their order) are from before it. Type ids stay assigned in the
+        registry, as Go assigns them on a type's first use whether or not its value encodes."""
+        for go_type in list(self._sent)[sent:]:
+            del self._sent[go_type]
+        for go_type in list(self._ready)[ready:]:
+            del self._ready[go_type]
 
     def _one_message(self, go_type: GoType, value: object) -> Message | None:
         """The common case: the value's one message, or None if it needs :meth:`_encode`.

@@ -131,9 +131,22 @@ class Client:
             trio.BrokenResourceError: the connection ended first.
             RemoteCallError: the process answered with a net/rpc error.
         """
-        event = invocation if invocation is not None else Invocation()
+        event = _invocation(invocation)
         request = event.to_request(timeout=self._timeout, function_arn=self._function_arn)
         return _response(event.request_id, await self._inner.invoke(request))
+
+
+def _invocation(invocation: Invocation | None) -> Invocation:
+    """The event to send: ``invocation``, ``{}`` for None; anything else is misuse, said plainly
+    (a dict would otherwise fail deep inside with an AttributeError)."""
+    if invocation is None:
+        return Invocation()
+    if not isinstance(invocation, Invocation):
+        raise TypeError(
+            f"invoke() takes an Invocation (Invocation(payload=b'...')), not "
+            f"{type(invocation).__name__}"
+        )
+    return invocation
 
 
 @asynccontextmanager
@@ -199,7 +212,7 @@ class SyncClient:
             TimeoutError: no reply in time; the client is closed.
             RemoteCallError: the process answered with a net/rpc error.
         """
-        event = invocation if invocation is not None else Invocation()
+        event = _invocation(invocation)
         request = event.to_request(timeout=self._timeout, function_arn=self._function_arn)
         response = self._inner.invoke(request, timeout=self._read_timeout)
         return _response(event.request_id, response)

@@ -26,6 +26,7 @@ from gobrpc import (
     FIRST_USER_ID_LEGACY,
     BadCall,
     Call,
+    GobEncodeError,
     NeedData,
     ServerConnection,
     TypeRegistry,
@@ -391,3 +392,27 @@ async def test_peak_memory_is_read_only_when_asked_for(measure: bool) -> None:
             assert outcome.max_memory_kib > 0
         else:
             assert outcome.max_memory_kib is None
+
+
+async def test_a_request_that_does_not_encode_raises_and_the_next_call_still_works() -> None:
+    # A str payload fails to encode after the request's type definitions were prepared; those
+    # never went out, so the next request must carry them (the server read "unknown type id").
+    bad = Invocation(payload='{"action": "echo"}')  # type: ignore[arg-type]
+    good = event("echo", a=1)
+
+    def use_sync(port: int) -> object:
+        with client.connect_sync(port, init_timeout=INIT_TIMEOUT) as function:
+            with pytest.raises(GobEncodeError):
+                function.invoke(bad)
+            with pytest.raises(TypeError, match="takes an Invocation"):
+                function.invoke({"a": 1})  # type: ignore[arg-type]
+            return function.invoke(good).json()
+
+    async with go_function() as port:
+        async with client.connect(port, init_timeout=INIT_TIMEOUT) as function:
+            with pytest.raises(GobEncodeError):
+                await function.invoke(bad)
+            with pytest.raises(TypeError, match="takes an Invocation"):
+                await function.invoke({"a": 1})  # type: ignore[arg-type]
+            assert (await function.invoke(good)).json() == {"action": "echo", "a": 1}
+        assert await trio.to_thread.run_sync(use_sync, port) == {"action": "echo", "a": 1}

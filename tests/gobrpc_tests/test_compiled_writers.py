@@ -10,6 +10,7 @@ strings (which are spliced rather than copied) included.
 from __future__ import annotations
 
 import attrs
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import SCALAR_KINDS, scalar_values
@@ -148,3 +149,54 @@ def test_large_byte_strings_round_trip_and_match(size: int, wrap: type) -> None:
                 got.append(structure(bound, item.type_id, decoder.types, item.value))
         expected = attrs.evolve(instance, a1=bytes(data)) if bound is t else instance
         assert got == [expected, expected]
+
+
+# --- a value that does not encode leaves the stream as it was ----------------------------------
+
+
+def _zero_like(instance: object) -> object:
+    """A value of the same class that always encodes: every field zero, nested structs empty."""
+    values = {
+        a.name: type(v)() if attrs.has(type(v := getattr(instance, a.name))) else None
+        for a in attrs.fields(type(instance))  # type: ignore[arg-type]
+    }
+    return type(instance)(**values)
+
+
+@given(_bound_values())
+@settings(max_examples=200, deadline=None)
+def test_a_failed_encode_sends_nothing_and_the_next_value_brings_the_definitions(
+    case: tuple[StructType, object],
+) -> None:
+    t, instance = case
+    zero = _zero_like(instance)
+    registry = TypeRegistry()
+    encoder = Encoder(registry)
+    try:
+        encoder.encode(t, instance)
+    except GobEncodeError:
+        # Nothing went out, so the definitions are still owed: the same bytes as a new stream's.
+        assert encoder.encode(t, zero) == Encoder(registry).encode(t, zero)
+    else:
+        warm = Encoder(registry)
+        warm.encode(t, instance)
+        assert encoder.encode(t, zero) == warm.encode(t, zero)
+
+
+def test_encode_many_that_fails_on_its_body_owes_the_header_s_definitions_too() -> None:
+    header = _bind("Header", [("Seq", BasicType(Kind.UINT64))])
+    body = _bind("Body", [("Payload", BasicType(Kind.BYTES))])
+    assert header.python_class is not None
+    assert body.python_class is not None
+    registry = TypeRegistry()
+    encoder = Encoder(registry)
+    good = [(header, header.python_class(a0=1)), (body, body.python_class(a0=b"{}"))]
+    bad = [(header, header.python_class(a0=1)), (body, body.python_class(a0="{}"))]
+    with pytest.raises(GobEncodeError):
+        encoder.encode_many(bad)
+    assert encoder.encode_many(good) == Encoder(registry).encode_many(good)
+    with_writes = Encoder(registry)
+    with pytest.raises(GobEncodeError):
+        with_writes.encode_writes(body, body.python_class(a0="{}"))
+    written = with_writes.encode_writes(body, body.python_class(a0=b"{}"))
+    assert b"".join(written) == Encoder(registry).encode(body, body.python_class(a0=b"{}"))
