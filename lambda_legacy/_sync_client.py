@@ -1,9 +1,10 @@
 """A blocking client for a go1.x function: the sans-IO net/rpc connection over a plain socket.
 
 For harnesses that are not written on trio (plain pytest, scripts). It makes one call at a time:
-send the call's bytes, then read until the reply to that call's Seq has arrived. The wire work is
-gobrpc's :class:`~gobrpc.ClientConnection`, the same object the trio client drives, so the bytes
-are identical; only the I/O differs.
+send the call's bytes, then read until the reply to that call's Seq has arrived. Calls made from
+several threads take turns (a lock held for the whole call), so none reads away another's reply.
+The wire work is gobrpc's :class:`~gobrpc.ClientConnection`, the same object the trio client
+drives, so the bytes are identical; only the I/O differs.
 
 Errors are the builtin ones a socket user expects: ``ConnectionError`` when the connection ends
 before the reply (the message is Go's client error text, e.g. ``unexpected EOF``), and
@@ -14,6 +15,7 @@ because the conversation's state is unknown.
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from typing import NoReturn
 
@@ -77,6 +79,8 @@ class BlockingFunctionClient:
         self._sock: socket.socket | None = sock
         self._connection = ClientConnection(registry or TypeRegistry(FIRST_USER_ID_LEGACY))
         self._closed_reason: str | None = None
+        #: Held for a whole call: one call on the connection at a time, whichever thread makes it.
+        self._turn = threading.Lock()
 
     def close(self) -> None:
         """Close the socket; later calls fail with ``connection is shut down``."""
@@ -101,6 +105,17 @@ class BlockingFunctionClient:
             ConnectionError: the connection ended first; Go's client error text.
             TimeoutError: the reply did not come in time; the client is closed.
         """
+        with self._turn:
+            return self._call(service_method, body_type, body, reply_type, timeout)
+
+    def _call(
+        self,
+        service_method: str,
+        body_type: GoType,
+        body: object,
+        reply_type: GoType,
+        timeout: float | None,
+    ) -> object:
         sock = self._sock
         if sock is None or self._closed_reason is not None:
             raise ConnectionError(self._closed_reason or SHUT_DOWN)

@@ -13,6 +13,8 @@ import re
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -416,3 +418,32 @@ async def test_a_request_that_does_not_encode_raises_and_the_next_call_still_wor
                 await function.invoke({"a": 1})  # type: ignore[arg-type]
             assert (await function.invoke(good)).json() == {"action": "echo", "a": 1}
         assert await trio.to_thread.run_sync(use_sync, port) == {"action": "echo", "a": 1}
+
+
+async def test_threads_sharing_one_blocking_client_each_get_their_own_reply() -> None:
+    # The blocking client makes one call at a time; threads take turns rather than read away
+    # each other's replies. Started slowest first, so that without turns every reply would come
+    # back while all four threads read the one socket.
+    sleeps = (400, 300, 200, 100)
+
+    def share(port: int) -> dict[int, object]:
+        replies: dict[int, object] = {}
+        with client.connect_sync(port, init_timeout=INIT_TIMEOUT) as function:
+
+            def call(ms: int) -> None:
+                try:
+                    replies[ms] = function.invoke(event("sleep", ms=ms)).json()
+                except Exception as exc:  # recorded, then asserted on
+                    replies[ms] = exc
+
+            threads = [threading.Thread(target=call, args=(ms,)) for ms in sleeps]
+            for thread in threads:
+                thread.start()
+                time.sleep(0.03)
+            for thread in threads:
+                thread.join(INIT_TIMEOUT)
+        return replies
+
+    async with go_function() as port:
+        replies = await trio.to_thread.run_sync(share, port)
+    assert replies == {ms: {"action": "sleep", "ms": ms} for ms in sleeps}
