@@ -13,6 +13,7 @@ Calls go one at a time, as they were recorded, so the server's type ids follow t
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -35,6 +36,10 @@ __all__ = [
 #: reply missing. Go functions answer in well under a millisecond; a slow interpreter start is
 #: not part of this wait (the connection is already open).
 REPLY_TIMEOUT_SECONDS = 5.0
+
+#: After a connection's last recorded reply (when the recording kept it open), how long to watch
+#: for bytes nobody asked for: a server that sends more than Go's did is not the same.
+EXTRA_BYTES_GRACE_SECONDS = 0.1
 
 #: Values whose fields a transcript marks as language dependent are compared with the field's
 #: value replaced by this marker on both sides.
@@ -140,7 +145,9 @@ class CallOutcome:
 
 
 def _set_aside(value: object, paths: Sequence[str]) -> object:
-    """A dumped value with each ``Type.Field.Field`` path's value replaced by :data:`SET_ASIDE`."""
+    """A copy of a dumped value with each ``Type.Field.Field`` path's value replaced by
+    :data:`SET_ASIDE` (the dump records themselves stay whole, for the difference report)."""
+    value = copy.deepcopy(value)
     for path in paths:
         type_name, *names = path.split(".")
         if not (isinstance(value, dict) and value.get("struct") == type_name and names):
@@ -171,12 +178,32 @@ def _records_between(stream: bytes, start: int, end: int) -> list[Mapping[str, o
     ]
 
 
+def _message_index(stream: bytes, offset: int) -> int:
+    """The index of the gob message of ``stream`` that holds byte ``offset`` (or would start
+    there): how many messages end at or before it."""
+    return sum(
+        1
+        for record in dump_messages(stream, rpc=True)
+        if _int(record.get("offset")) + _int(record.get("length")) <= offset
+    )
+
+
 def _int(value: object) -> int:
     return value if isinstance(value, int) else 0
 
 
-def _values(records: Sequence[Mapping[str, object]]) -> list[object]:
-    return [r.get("value") for r in records if r.get("kind") == "value"]
+def _comparable(
+    records: Sequence[Mapping[str, object]], language_dependent: Sequence[str]
+) -> list[dict[str, object]]:
+    """What "same decoded" compares of each record: everything (type definitions and ids
+    included) but where it lies in the stream, with the language-dependent fields set aside."""
+    out: list[dict[str, object]] = []
+    for record in records:
+        kept = {k: v for k, v in record.items() if k not in ("offset", "length")}
+        if "value" in kept:
+            kept["value"] = _set_aside(kept["value"], language_dependent)
+        out.append(kept)
+    return out
 
 
 def compare_reply(
@@ -197,16 +224,14 @@ def compare_reply(
     expected_end = call.reply_offset + len(call.reply)
     want = _records_between(expected_stream, call.reply_offset, expected_end)
     got = _records_between(actual_stream, actual_start, len(actual_stream))
-    if language_dependent and _values(want):
-        aside = [_set_aside(v, language_dependent) for v in _values(want)]
-        if aside == [_set_aside(v, language_dependent) for v in _values(got)]:
-            return attrs.evolve(base, verdict="same decoded", detail=", ".join(language_dependent))
+    if (
+        language_dependent
+        and any(r.get("kind") == "value" for r in want)
+        and _comparable(want, language_dependent) == _comparable(got, language_dependent)
+    ):
+        return attrs.evolve(base, verdict="same decoded", detail=", ".join(language_dependent))
     offset = call.reply_offset + _first_difference(call.reply, actual)
-    message = sum(
-        1
-        for record in dump_messages(expected_stream, rpc=True)
-        if _int(record.get("offset")) + _int(record.get("length")) <= offset
-    )
+    message = _message_index(expected_stream, offset)
     return attrs.evolve(
         base,
         verdict="different",
@@ -270,14 +295,25 @@ async def replay_connection(
     outcomes: list[CallOutcome] = []
     for number, call in enumerate(script.calls):
         start = len(received)
-        await stream.send_all(call.request)
+        with trio.move_on_after(reply_timeout) as sending:
+            await stream.send_all(call.request)
         last = number == len(script.calls) - 1
-        if not call.reply and (script.server_closed and last):
-            note = await _read_until_closed(stream, received, reply_timeout)
+        missing = ""  # what the server should have done and did not
+        if sending.cancelled_caught:
+            note = missing = f"the server did not take the request within {reply_timeout:g} s"
+        elif not call.reply and (script.server_closed and last):
+            note = missing = await _read_until_closed(stream, received, reply_timeout)
         elif not call.reply:
             note = ""
         else:
             note = await _read_reply(stream, decoder, received, reply_timeout)
+            if last and not note:
+                # Whatever comes after the last recorded reply is a difference too: the rest of
+                # the connection (a recorded close), or bytes nobody asked for.
+                if script.server_closed:
+                    note = missing = await _read_until_closed(stream, received, reply_timeout)
+                else:
+                    note = await _read_extra(stream, received)
         outcome = compare_reply(
             (connection, number),
             call,
@@ -287,7 +323,32 @@ async def replay_connection(
             language_dependent=language_dependent,
             note=note,
         )
+        if missing and outcome.ok:  # the bytes matched; what should have followed did not
+            outcome = attrs.evolve(
+                outcome,
+                verdict="different",
+                detail=missing,
+                offset=call.reply_offset + len(call.reply),
+                message=_message_index(
+                    script.server_to_client, call.reply_offset + len(call.reply)
+                ),
+            )
         outcomes.append(outcome)
         if not outcome.ok:
             break
     return outcomes
+
+
+async def _read_extra(stream: trio.abc.Stream, received: bytearray) -> str:
+    """After the last recorded reply of a connection the server kept open: bytes that arrive
+    within :data:`EXTRA_BYTES_GRACE_SECONDS` (they go into ``received``, so the comparison
+    shows them)."""
+    with trio.move_on_after(EXTRA_BYTES_GRACE_SECONDS):
+        try:
+            data = await stream.receive_some(_RECEIVE_CHUNK)
+        except trio.BrokenResourceError:
+            return ""
+        if data:
+            received += data
+            return "bytes after the last reply"
+    return ""

@@ -8,17 +8,21 @@ A proxy that changes one byte of the server's answer must make the replay fail a
 
 from __future__ import annotations
 
+import functools
+import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import trio
+import trio.testing
 from go_peer import gopeer
 from golden_json import TRANSCRIPTS
 
 from lambda_legacy._cmd_replay import ReplayReport, replay_transcript
-from lambda_legacy._replay import Transcript, load_transcript
+from lambda_legacy._replay import CallOutcome, Transcript, load_transcript, replay_connection
 from runtime._client import dial_function, free_port
 
 MIRRORS = Path(__file__).resolve().parent
@@ -157,3 +161,76 @@ def test_the_cli_refuses_a_file_that_is_not_a_transcript(tmp_path: Path) -> None
     )
     assert result.returncode == 2
     assert "not a go1.x transcript" in result.stderr
+
+
+# --- what "the same" takes in: the close, the bytes after the last reply, type definitions -----
+
+
+async def _answer_as_recorded(
+    stream: trio.abc.Stream,
+    transcript: Transcript,
+    *,
+    change: Callable[[bytes], bytes] = lambda reply: reply,
+    then: bytes = b"",
+) -> None:
+    """Answer each call of the transcript's first connection with its recorded reply, passed
+    through ``change``; after the last, send ``then`` and keep the connection open."""
+    for call in transcript.connections[0].calls:
+        wanted = len(call.request)
+        while wanted:
+            wanted -= len(await stream.receive_some(wanted))
+        await stream.send_all(change(call.reply))
+    await trio.sleep(0.01)
+    if then:
+        await stream.send_all(then)
+    await trio.sleep_forever()
+
+
+async def _replay_against(
+    name: str, change: Callable[[bytes], bytes] = lambda r: r, then: bytes = b""
+) -> list[CallOutcome]:
+    transcript = _transcript(name)
+    ours, theirs = trio.testing.memory_stream_pair()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(
+            functools.partial(_answer_as_recorded, theirs, transcript, change=change, then=then)
+        )
+        outcomes = await replay_connection(
+            ours, 0, transcript.connections[0], transcript.language_dependent, reply_timeout=0.5
+        )
+        nursery.cancel_scope.cancel()
+    return outcomes
+
+
+async def test_a_connection_go_closed_that_stays_open_differs() -> None:
+    outcomes = await _replay_against("header_decode_error")
+    assert [o.verdict for o in outcomes] == ["same bytes", "different"]
+    assert "did not close the connection" in outcomes[-1].detail
+
+
+async def test_bytes_after_the_last_reply_differ() -> None:
+    ping = _transcript("ping").connections[0].calls[0].reply
+    outcomes = await _replay_against("ping", then=ping)
+    assert [o.verdict for o in outcomes] == ["different"]
+    assert outcomes[0].detail == "bytes after the last reply"
+    assert outcomes[0].actual == ping + ping
+
+
+async def test_compared_decoded_the_type_definitions_must_be_the_same_too() -> None:
+    # handler_error's stack frames are language dependent; a renamed type is not.
+    def rename(reply: bytes) -> bytes:
+        return reply.replace(b"Error_StackFrame", b"Error_StackFramX")
+
+    outcomes = await _replay_against("handler_error", change=rename)
+    assert [o.verdict for o in outcomes] == ["same bytes", "different"]
+
+
+async def test_a_difference_report_shows_the_language_dependent_fields_as_they_came() -> None:
+    def other_message(reply: bytes) -> bytes:
+        return reply.replace(b"boom", b"bang")
+
+    outcomes = await _replay_against("handler_error", change=other_message)
+    assert outcomes[-1].verdict == "different"
+    bodies = [r for r in outcomes[-1].expected_decoded if r.get("rpc") == "body"]
+    assert "not compared" not in json.dumps(bodies)
+    assert "StackTrace" in json.dumps(bodies)
