@@ -234,3 +234,14 @@ async def test_a_difference_report_shows_the_language_dependent_fields_as_they_c
     bodies = [r for r in outcomes[-1].expected_decoded if r.get("rpc") == "body"]
     assert "not compared" not in json.dumps(bodies)
     assert "StackTrace" in json.dumps(bodies)
+
+
+async def test_a_server_that_never_reads_the_request_fails_at_the_reply_timeout() -> None:
+    transcript = _transcript("invoke_ok")
+    ours, _never_read = trio.testing.lockstep_stream_pair()  # a send waits for the reader
+    with trio.fail_after(5):
+        outcomes = await replay_connection(
+            ours, 0, transcript.connections[0], transcript.language_dependent, reply_timeout=0.2
+        )
+    assert [o.verdict for o in outcomes] == ["different"]
+    assert "did not take the request within 0.2 s" in outcomes[0].detail
