@@ -32,11 +32,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=INIT_TIMEOUT_SECONDS,
         help=f"seconds for the executable to answer Ping (default {INIT_TIMEOUT_SECONDS:g})",
     )
-    bridge.add_argument("command", nargs="+", help="-- EXECUTABLE [ARGS...] of the go1.x function")
+    bridge.add_argument("command", nargs="*", help="-- EXECUTABLE [ARGS...] of the go1.x function")
     bridge.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.command:
+        print("lambda-legacy bridge: give -- EXECUTABLE [ARGS...]", file=sys.stderr)
+        return 2
     address = runtime_api_address(os.environ)
     if address is None:
         print(

@@ -9,6 +9,7 @@ message index, byte offset and both sides decoded are printed); 2: usage or star
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 import attrs
 import trio
 
+from lambda_legacy._cli_args import positive_seconds, tcp_port
 from lambda_legacy._replay import (
     REPLY_TIMEOUT_SECONDS,
     CallOutcome,
@@ -60,10 +62,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "replay", help="replay a recorded go1.x session against a function, byte by byte"
     )
     replay.add_argument("transcript", help="a transcript file, e.g. golden/transcripts/ping.json")
-    replay.add_argument("--port", type=int, help="replay against a function listening here")
+    replay.add_argument("--port", type=tcp_port, help="replay against a function listening here")
     replay.add_argument(
         "--reply-timeout",
-        type=float,
+        type=positive_seconds,
         default=REPLY_TIMEOUT_SECONDS,
         help=f"seconds to wait for each reply (default {REPLY_TIMEOUT_SECONDS:g})",
     )
@@ -71,16 +73,36 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     replay.set_defaults(run=run)
 
 
+async def _dial(port: int, process: trio.Process | None) -> trio.SocketStream | str:
+    """A connection to the function, or why there is none: nothing listened within
+    :data:`START_TIMEOUT_SECONDS`, or the function exited first (its status said at once)."""
+    async with trio.open_nursery() as nursery:
+        exited: list[int] = []
+        if process is not None:
+
+            async def watch(process: trio.Process) -> None:
+                exited.append(await process.wait())
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(watch, process)
+        with trio.move_on_after(START_TIMEOUT_SECONDS):
+            stream = await dial_function(port)
+            nursery.cancel_scope.cancel()
+            return stream
+        nursery.cancel_scope.cancel()
+    if exited:
+        return f"the function exited with status {exited[0]} before it accepted a connection"
+    return f"nothing accepted a connection on 127.0.0.1:{port} within {START_TIMEOUT_SECONDS:g} s"
+
+
 async def _replay_all(
-    transcript: Transcript, port: int, reply_timeout: float, deadline: float
+    transcript: Transcript, port: int, reply_timeout: float, process: trio.Process | None
 ) -> tuple[list[CallOutcome], str]:
     outcomes: list[CallOutcome] = []
     for number, script in enumerate(transcript.connections):
-        stream: trio.SocketStream | None = None
-        with trio.move_on_at(deadline):
-            stream = await dial_function(port)
-        if stream is None:
-            return outcomes, f"nothing accepted a connection on 127.0.0.1:{port} in time"
+        stream = await _dial(port, process)
+        if isinstance(stream, str):
+            return outcomes, stream
         async with stream:
             done = await replay_connection(
                 stream, number, script, transcript.language_dependent, reply_timeout
@@ -99,11 +121,14 @@ async def replay_transcript(
     reply_timeout: float = REPLY_TIMEOUT_SECONDS,
     extra_env: dict[str, str] | None = None,
 ) -> ReplayReport:
-    """Replay ``transcript`` against a function on ``port``, or one started from ``command``."""
-    deadline = trio.current_time() + START_TIMEOUT_SECONDS
+    """Replay ``transcript`` against a function on ``port``, or one started from ``command``.
+
+    Raises:
+        OSError: ``command`` could not be started (no such file, not executable).
+    """
     if not command:
         assert port is not None
-        outcomes, problem = await _replay_all(transcript, port, reply_timeout, deadline)
+        outcomes, problem = await _replay_all(transcript, port, reply_timeout, None)
         return ReplayReport(tuple(outcomes), problem=problem)
     port = free_port()
     env = {**os.environ, **transcript.function_env, **(extra_env or {})}
@@ -112,16 +137,17 @@ async def replay_transcript(
         list(command), env=env, stdout=sys.stderr.fileno(), start_new_session=True
     )
     try:
-        outcomes, problem = await _replay_all(transcript, port, reply_timeout, deadline)
+        outcomes, problem = await _replay_all(transcript, port, reply_timeout, process)
         actual_exit = None
         if transcript.function_exit_code is not None:
             with trio.move_on_after(EXIT_TIMEOUT_SECONDS):
                 actual_exit = await process.wait()
     finally:
-        if process.returncode is None:
+        # The whole group, even when the function itself has exited: what it started goes too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is gone
             os.killpg(process.pid, signal.SIGKILL)
-            with trio.CancelScope(shield=True):
-                await process.wait()
+        with trio.CancelScope(shield=True):
+            await process.wait()
     return ReplayReport(tuple(outcomes), transcript.function_exit_code, actual_exit, problem)
 
 
@@ -168,10 +194,14 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"lambda-legacy replay: {exc}", file=sys.stderr)
         return 2
-    report = trio.run(
-        lambda: replay_transcript(
-            transcript, port=args.port, command=args.command, reply_timeout=args.reply_timeout
+    try:
+        report = trio.run(
+            lambda: replay_transcript(
+                transcript, port=args.port, command=args.command, reply_timeout=args.reply_timeout
+            )
         )
-    )
+    except OSError as exc:
+        print(f"lambda-legacy replay: cannot start {args.command[0]}: {exc}", file=sys.stderr)
+        return 2
     print_report(report, transcript)
     return 0 if report.ok else 1

@@ -109,11 +109,20 @@ def load_transcript(path: str | Path) -> Transcript:
             handler=raw["handler"],
             connections=tuple(connections),
             language_dependent=tuple(raw.get("language_dependent") or ()),
-            function_env=dict(raw.get("function_env") or {}),
+            function_env=_environment(raw.get("function_env") or {}),
             function_exit_code=raw.get("function_exit_code"),
         )
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         raise ValueError(f"{path}: not a go1.x transcript: {exc}") from exc
+
+
+def _environment(raw: object) -> dict[str, str]:
+    """A transcript's ``function_env``: names and values are strings, as in an environment."""
+    if not isinstance(raw, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
+    ):
+        raise ValueError(f"function_env must map names to strings, got {raw!r:.80}")
+    return raw
 
 
 @attrs.frozen

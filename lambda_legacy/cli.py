@@ -47,7 +47,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     verbs = arguments[:1] if arguments[:1] and arguments[0] in _VERBS else list(_VERBS)
     save_bytecode = learn(package_cache(verbs[0])) if len(verbs) == 1 else None
     parser = _parser(verbs)
-    args = parser.parse_args(arguments)
+    # What follows the first "--" is the function's command line, parsed by nobody: cut off
+    # here, so that options may come anywhere before it (argparse alone would give it to the
+    # first positional it meets, and refuse `replay FILE --reply-timeout 1 -- EXECUTABLE`).
+    cut = arguments.index("--") if "--" in arguments else len(arguments)
+    args = parser.parse_args(arguments[:cut])
+    if cut < len(arguments):
+        if not hasattr(args, "command"):
+            parser.error(f"{args.verb} takes no -- EXECUTABLE")
+        args.command = [*args.command, *arguments[cut + 1 :]]
     # A verb that runs user code (serve) saves before importing it: its classes are not ours.
     args.save_bytecode = save_bytecode
     try:

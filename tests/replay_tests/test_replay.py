@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,8 +20,10 @@ from pathlib import Path
 import pytest
 import trio
 import trio.testing
+from cli_runner import run_cli
 from go_peer import gopeer
 from golden_json import TRANSCRIPTS
+from process_checks import gone
 
 from lambda_legacy._cmd_replay import ReplayReport, replay_transcript
 from lambda_legacy._replay import CallOutcome, Transcript, load_transcript, replay_connection
@@ -29,6 +33,7 @@ MIRRORS = Path(__file__).resolve().parent
 ROOT = MIRRORS.parent.parent
 CLI = [sys.executable, "-m", "lambda_legacy"]
 NAMES = sorted(p.stem for p in TRANSCRIPTS)
+TRANSCRIPTS_DIR = ROOT / "golden" / "transcripts"
 
 
 def _transcript(name: str) -> Transcript:
@@ -245,3 +250,76 @@ async def test_a_server_that_never_reads_the_request_fails_at_the_reply_timeout(
         )
     assert [o.verdict for o in outcomes] == ["different"]
     assert "did not take the request within 0.2 s" in outcomes[0].detail
+
+
+# --- the command line: options anywhere before "--", start-up problems said plainly ------------
+
+
+def test_options_may_follow_the_transcript_before_the_command() -> None:
+    go = [str(gopeer()), "function", "--handler", "echo"]
+    result = run_cli(
+        ["replay", str(TRANSCRIPTS_DIR / "ping.json"), "--reply-timeout", "3", "--", *go]
+    )
+    assert result.returncode == 0, result.stderr
+    assert "call 0 (Function.Ping): same bytes" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        (["--", "/nonexistent/function"], "cannot start /nonexistent/function: [Errno 2]"),
+        (["--reply-timeout", "-1", "--", "true"], "must be a positive number of seconds"),
+        (["--reply-timeout", "nan", "--", "true"], "must be a positive number of seconds"),
+        (["--port", "70000"], "must be a TCP port from 1 to 65535"),
+    ],
+    ids=["no_such_executable", "negative_timeout", "nan_timeout", "port_out_of_range"],
+)
+def test_start_up_problems_exit_2_with_a_message(options: list[str], says: str) -> None:
+    result = run_cli(["replay", str(TRANSCRIPTS_DIR / "ping.json"), *options])
+    assert result.returncode == 2
+    assert says in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_function_that_exits_before_listening_is_reported_with_its_status() -> None:
+    result = run_cli(["replay", str(TRANSCRIPTS_DIR / "ping.json"), "--", "sh", "-c", "exit 7"])
+    assert result.returncode == 1
+    assert "the function exited with status 7 before it accepted a connection" in result.stderr
+
+
+def test_a_transcript_whose_environment_is_not_strings_is_refused(tmp_path: Path) -> None:
+    raw = json.loads((TRANSCRIPTS_DIR / "ping.json").read_text())
+    raw["function_env"] = {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": 128}
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(raw))
+    result = run_cli(["replay", str(bad), "--port", "1"])
+    assert result.returncode == 2
+    assert "function_env must map names to strings" in result.stderr
+
+
+def test_what_the_function_started_goes_even_when_the_function_exited_by_itself(
+    tmp_path: Path,
+) -> None:
+    pid_file = tmp_path / "pid"
+    # The child's output goes elsewhere, so nothing but the group kill can end it.
+    crash = (
+        f"sleep 60 </dev/null >/dev/null 2>&1 & echo $! > {pid_file}; "
+        f"exec {gopeer()} function --handler crash"
+    )
+    result = run_cli(["replay", str(TRANSCRIPTS_DIR / "crash.json"), "--", "sh", "-c", crash])
+    assert result.returncode == 0, result.stderr
+    left = int(pid_file.read_text())
+    try:
+        assert gone(left)
+    finally:
+        if not gone(left):
+            os.kill(left, signal.SIGKILL)
+
+
+def test_verbs_without_a_command_refuse_one_and_bridge_needs_one() -> None:
+    serve = run_cli(["serve", "app.handler", "--", "x"])
+    assert serve.returncode == 2
+    assert "serve takes no -- EXECUTABLE" in serve.stderr
+    bridge = run_cli(["bridge"])
+    assert bridge.returncode == 2
+    assert "give -- EXECUTABLE" in bridge.stderr
