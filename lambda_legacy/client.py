@@ -36,6 +36,10 @@ set (e.g. the process serves no ``Function`` service) raises :class:`RemoteCallE
 Every request carries a deadline: ``Invocation.deadline_ns`` if given, else "now + timeout" when
 it is sent. The clients only send it; the function itself never enforces it (aws-lambda-go only
 exposes it in the context), which is why :func:`open_service` kills the process when it passes.
+So a call to a hung function waits as long as its caller lets it: the trio client's calls are
+bounded the trio way, by the caller's cancel scope (``with trio.fail_after(seconds):``; the
+client stays usable, and a reply that comes later is dropped); the blocking client bounds each
+read with ``read_timeout`` (``timeout`` plus a second by default), then closes.
 """
 
 from __future__ import annotations

@@ -447,3 +447,16 @@ async def test_threads_sharing_one_blocking_client_each_get_their_own_reply() ->
     async with go_function() as port:
         replies = await trio.to_thread.run_sync(share, port)
     assert replies == {ms: {"action": "sleep", "ms": ms} for ms in sleeps}
+
+
+async def test_a_trio_call_bounded_by_its_caller_leaves_the_client_usable() -> None:
+    async with go_function() as port, client.connect(port, init_timeout=INIT_TIMEOUT) as function:
+        with pytest.raises(trio.TooSlowError):
+            with trio.fail_after(0.1):
+                await function.invoke(event("sleep", ms=400))
+        # The late reply to the abandoned call is dropped; this call gets its own.
+        assert (await function.invoke(event("sleep", ms=600))).json() == {
+            "action": "sleep",
+            "ms": 600,
+        }
+        assert (await function.invoke(event("echo", n=2))).json() == {"action": "echo", "n": 2}
