@@ -97,13 +97,17 @@ def load_transcript(path: str | Path) -> Transcript:
                 CallScript(
                     service_method=call["service_method"],
                     seq=call["seq"],
-                    request=client[call["client_bytes"][0] : call["client_bytes"][1]],
-                    reply=server[call["server_bytes"][0] : call["server_bytes"][1]],
+                    request=_cut(client, call["client_bytes"], "client_bytes"),
+                    reply=_cut(server, call["server_bytes"], "server_bytes"),
                     reply_offset=call["server_bytes"][0],
                 )
                 for call in conn["calls"]
             )
+            if not calls:
+                raise ValueError("a connection with no calls")
             connections.append(ConnectionScript(calls, bool(conn["server_closed"]), server))
+        if not connections:
+            raise ValueError("no connections")
         return Transcript(
             scenario=raw["scenario"],
             handler=raw["handler"],
@@ -114,6 +118,18 @@ def load_transcript(path: str | Path) -> Transcript:
         )
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         raise ValueError(f"{path}: not a go1.x transcript: {exc}") from exc
+
+
+def _cut(stream: bytes, bounds: object, name: str) -> bytes:
+    """``stream[start:end]`` for a call's ``[start, end]``, which must lie within the stream."""
+    if not (
+        isinstance(bounds, list)
+        and len(bounds) == 2  # a start and an end
+        and all(isinstance(b, int) for b in bounds)
+        and 0 <= bounds[0] <= bounds[1] <= len(stream)
+    ):
+        raise ValueError(f"{name} {bounds!r:.40} is not a range within the {len(stream)} bytes")
+    return stream[bounds[0] : bounds[1]]
 
 
 def _environment(raw: object) -> dict[str, str]:

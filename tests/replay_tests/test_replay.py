@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
@@ -323,3 +324,27 @@ def test_verbs_without_a_command_refuse_one_and_bridge_needs_one() -> None:
     bridge = run_cli(["bridge"])
     assert bridge.returncode == 2
     assert "give -- EXECUTABLE" in bridge.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (lambda raw: raw.update(connections=[]), "no connections"),
+        (lambda raw: raw["connections"][0].update(calls=[]), "a connection with no calls"),
+        (
+            lambda raw: raw["connections"][0]["calls"][0].update(server_bytes=[0, 10**6]),
+            "server_bytes [0, 1000000] is not a range within the",
+        ),
+    ],
+    ids=["no_connections", "no_calls", "reply_out_of_range"],
+)
+def test_a_transcript_that_cannot_be_replayed_is_refused(
+    tmp_path: Path, change: Callable[[dict[str, Any]], None], says: str
+) -> None:
+    raw = json.loads((TRANSCRIPTS_DIR / "ping.json").read_text())
+    change(raw)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(raw))
+    with pytest.raises(ValueError, match=r"not a go1\.x transcript") as refused:
+        load_transcript(bad)
+    assert says in str(refused.value)
