@@ -204,4 +204,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"lambda-legacy replay: cannot start {args.command[0]}: {exc}", file=sys.stderr)
         return 2
     print_report(report, transcript)
+    if not args.command and transcript.function_exit_code is not None:
+        print(
+            f"replay: the recorded function exited with status {transcript.function_exit_code}; "
+            "with --port that is not checked (start it with -- EXECUTABLE to check it)",
+            file=sys.stderr,
+        )
     return 0 if report.ok else 1

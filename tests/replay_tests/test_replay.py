@@ -348,3 +348,17 @@ def test_a_transcript_that_cannot_be_replayed_is_refused(
     with pytest.raises(ValueError, match=r"not a go1\.x transcript") as refused:
         load_transcript(bad)
     assert says in str(refused.value)
+
+
+def test_port_mode_says_that_a_recorded_exit_status_is_not_checked() -> None:
+    port = free_port()
+    env = {**os.environ, "_LAMBDA_SERVER_PORT": str(port)}
+    with subprocess.Popen(
+        [str(gopeer()), "function", "--handler", "crash"], env=env, stdout=subprocess.DEVNULL
+    ) as function:
+        try:
+            result = run_cli(["replay", str(TRANSCRIPTS_DIR / "crash.json"), "--port", str(port)])
+        finally:
+            function.kill()
+    assert result.returncode == 0, result.stderr
+    assert "exited with status 3; with --port that is not checked" in result.stderr
