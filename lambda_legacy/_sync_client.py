@@ -2,7 +2,8 @@
 
 For harnesses that are not written on trio (plain pytest, scripts). It makes one call at a time:
 send the call's bytes, then read until the reply to that call's Seq has arrived. Calls made from
-several threads take turns (a lock held for the whole call), so none reads away another's reply.
+several threads take turns (:meth:`BlockingFunctionClient.turn`, held for the whole call), so none
+reads away another's reply; a thread waits its turn at most as long as it would wait for a read.
 The wire work is gobrpc's :class:`~gobrpc.ClientConnection`, the same object the trio client
 drives, so the bytes are identical; only the I/O differs.
 
@@ -14,9 +15,11 @@ because the conversation's state is unknown.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from typing import NoReturn
 
 from gobrpc import (
@@ -80,7 +83,24 @@ class BlockingFunctionClient:
         self._connection = ClientConnection(registry or TypeRegistry(FIRST_USER_ID_LEGACY))
         self._closed_reason: str | None = None
         #: Held for a whole call: one call on the connection at a time, whichever thread makes it.
-        self._turn = threading.Lock()
+        #: Reentrant: a call a signal handler makes on the calling thread still goes through.
+        self._turn = threading.RLock()
+
+    @contextlib.contextmanager
+    def turn(self, timeout: float | None = None) -> Iterator[None]:
+        """Hold the connection for one call, and for what the caller does just before it (an
+        invoke's deadline is "now + timeout" when its turn comes, not when it started waiting).
+
+        Raises:
+            TimeoutError: another thread's call held the connection for ``timeout`` seconds;
+                this client stays open.
+        """
+        if not self._turn.acquire(timeout=-1 if timeout is None else timeout):
+            raise TimeoutError(f"another thread's call held this connection for {timeout:g} s")
+        try:
+            yield
+        finally:
+            self._turn.release()
 
     def close(self) -> None:
         """Close the socket; later calls fail with ``connection is shut down``."""
@@ -103,9 +123,10 @@ class BlockingFunctionClient:
         Raises:
             RemoteCallError: the server set ``Response.Error``.
             ConnectionError: the connection ended first; Go's client error text.
-            TimeoutError: the reply did not come in time; the client is closed.
+            TimeoutError: the reply did not come in time; the client is closed. Or another
+                thread's call kept the connection that long (see :meth:`turn`).
         """
-        with self._turn:
+        with self.turn(timeout):
             return self._call(service_method, body_type, body, reply_type, timeout)
 
     def _call(

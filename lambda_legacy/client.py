@@ -213,12 +213,14 @@ class SyncClient:
         Raises:
             InvokeFailed: the function answered with an error.
             ConnectionError: the connection ended first.
-            TimeoutError: no reply in time; the client is closed.
+            TimeoutError: no reply in time; the client is closed. Or another thread's call
+                kept the connection for ``read_timeout``; the client stays open.
             RemoteCallError: the process answered with a net/rpc error.
         """
         event = _invocation(invocation)
-        request = event.to_request(timeout=self._timeout, function_arn=self._function_arn)
-        response = self._inner.invoke(request, timeout=self._read_timeout)
+        with self._inner.turn(self._read_timeout):  # the deadline counts from the call's turn
+            request = event.to_request(timeout=self._timeout, function_arn=self._function_arn)
+            response = self._inner.invoke(request, timeout=self._read_timeout)
         return _response(event.request_id, response)
 
     def close(self) -> None:

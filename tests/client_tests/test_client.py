@@ -42,6 +42,7 @@ from lambda_legacy.client import (
     open_service,
 )
 from runtime._client import free_port
+from runtime._context import LambdaContext
 from runtime._dispatch import HandlerFunction
 from runtime._messages import (
     METHODS,
@@ -86,9 +87,13 @@ class BoomError(Exception):
     """A Python handler's error."""
 
 
-def python_handler(event: dict[str, object], context: object) -> object:
+def python_handler(event: dict[str, object], context: LambdaContext) -> object:
     if event.get("action") == "error":
         raise BoomError("boom")
+    if event.get("action") == "sleep":
+        time.sleep(float(str(event["ms"])) / 1000)
+    if event.get("action") == "remaining":
+        return {"remaining_ms": context.get_remaining_time_in_millis()}
     return event
 
 
@@ -460,3 +465,66 @@ async def test_a_trio_call_bounded_by_its_caller_leaves_the_client_usable() -> N
             "ms": 600,
         }
         assert (await function.invoke(event("echo", n=2))).json() == {"action": "echo", "n": 2}
+
+
+async def test_a_blocking_call_s_deadline_counts_from_its_turn_not_from_its_wait() -> None:
+    # Thread B waits ~0.7 s behind thread A's call; its deadline (now + 3 s) must start when its
+    # request goes out, so the handler sees nearly all of it.
+    def share(port: int) -> dict[str, object]:
+        out: dict[str, object] = {}
+        with client.connect_sync(port, timeout=3, read_timeout=10) as function:
+
+            def call(name: str, action: str) -> None:
+                out[name] = function.invoke(event(action, ms=800)).json()
+
+            first = threading.Thread(target=call, args=("a", "sleep"))
+            first.start()
+            time.sleep(0.1)
+            call("b", "remaining")
+            first.join(INIT_TIMEOUT)
+        return out
+
+    async with our_server() as port:
+        out = await trio.to_thread.run_sync(share, port)
+    assert out["a"] == {"action": "sleep", "ms": 800}
+    remaining = out["b"]
+    assert isinstance(remaining, dict)
+    assert remaining["remaining_ms"] > 2_600  # counted from the wait: about 2,300
+
+
+#: A call from a signal handler during another call, on the thread that makes both; run in a
+#: process of its own so that a deadlock fails the test at its timeout instead of hanging the suite.
+_SIGNAL_HANDLER_CALL = """
+import signal, sys
+from lambda_legacy import client
+from lambda_legacy.client import Invocation
+pinged = []
+with client.connect_sync(int(sys.argv[1]), init_timeout=30, read_timeout=10) as function:
+    def on_alarm(number, frame):
+        function.ping()
+        pinged.append("ping")
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, 0.1)
+    reply = function.invoke(Invocation.of_event({"action": "sleep", "ms": 400})).json()
+print(pinged, reply)
+"""
+
+
+def test_a_blocking_call_made_by_a_signal_handler_during_another_goes_through() -> None:
+    port = free_port()
+    env = {**os.environ, "_LAMBDA_SERVER_PORT": str(port)}
+    with subprocess.Popen(
+        [str(gopeer()), "function", "--handler", "script"], env=env, stdout=subprocess.DEVNULL
+    ) as function_process:
+        try:
+            result = subprocess.run(
+                [sys.executable, "-c", _SIGNAL_HANDLER_CALL, str(port)],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+        finally:
+            function_process.kill()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "['ping'] {'action': 'sleep', 'ms': 400}\n"
