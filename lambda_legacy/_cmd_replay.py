@@ -75,14 +75,18 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 async def _dial(port: int, process: trio.Process | None) -> trio.SocketStream | str:
     """A connection to the function, or why there is none: nothing listened within
-    :data:`START_TIMEOUT_SECONDS`, or the function exited first (its status said at once)."""
+    :data:`START_TIMEOUT_SECONDS`, or the started command failed first (a non-zero status is
+    said at once; one that exits 0 may have started the function in the background, so dialling
+    goes on)."""
+    exited: list[int] = []
     async with trio.open_nursery() as nursery:
-        exited: list[int] = []
         if process is not None:
 
             async def watch(process: trio.Process) -> None:
-                exited.append(await process.wait())
-                nursery.cancel_scope.cancel()
+                status = await process.wait()
+                exited.append(status)
+                if status != 0:
+                    nursery.cancel_scope.cancel()
 
             nursery.start_soon(watch, process)
         with trio.move_on_after(START_TIMEOUT_SECONDS):
@@ -90,9 +94,13 @@ async def _dial(port: int, process: trio.Process | None) -> trio.SocketStream | 
             nursery.cancel_scope.cancel()
             return stream
         nursery.cancel_scope.cancel()
-    if exited:
+    if exited and exited[0] != 0:
         return f"the function exited with status {exited[0]} before it accepted a connection"
-    return f"nothing accepted a connection on 127.0.0.1:{port} within {START_TIMEOUT_SECONDS:g} s"
+    said = f" (the command exited with status {exited[0]})" if exited else ""
+    return (
+        f"nothing accepted a connection on 127.0.0.1:{port} within {START_TIMEOUT_SECONDS:g} s"
+        + said
+    )
 
 
 async def _replay_all(

@@ -32,6 +32,10 @@ _VERBS = {
 }
 
 
+#: The verbs whose ``-- EXECUTABLE [ARGS...]`` is the function to start.
+_STARTS_A_FUNCTION = frozenset({"invoke", "replay", "bridge"})
+
+
 def _parser(verbs: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lambda-legacy", description=__doc__)
     commands = parser.add_subparsers(dest="verb", required=True)
@@ -40,22 +44,30 @@ def _parser(verbs: Sequence[str]) -> argparse.ArgumentParser:
     return parser
 
 
+def parse_arguments(parser: argparse.ArgumentParser, arguments: list[str]) -> argparse.Namespace:
+    """``parser.parse_args(arguments)``, except that for the verbs that start a function what
+    follows the first ``--`` is its command line (``args.command``), parsed by nobody.
+
+    Cut off before argparse sees it, so that options may come anywhere before it: argparse alone
+    gives it to the first positional it meets, and refused ``replay FILE --reply-timeout 1 --
+    EXECUTABLE``. For the other verbs ``--`` keeps its usual sense, the end of the options.
+    """
+    cut = len(arguments)
+    if arguments[:1] and arguments[0] in _STARTS_A_FUNCTION and "--" in arguments:
+        cut = arguments.index("--")
+    args = parser.parse_args(arguments[:cut])
+    if cut < len(arguments):
+        args.command = [*args.command, *arguments[cut + 1 :]]
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lambda-legacy`` command."""
     defer()  # before any verb imports trio
     arguments = list(sys.argv[1:] if argv is None else argv)
     verbs = arguments[:1] if arguments[:1] and arguments[0] in _VERBS else list(_VERBS)
     save_bytecode = learn(package_cache(verbs[0])) if len(verbs) == 1 else None
-    parser = _parser(verbs)
-    # What follows the first "--" is the function's command line, parsed by nobody: cut off
-    # here, so that options may come anywhere before it (argparse alone would give it to the
-    # first positional it meets, and refuse `replay FILE --reply-timeout 1 -- EXECUTABLE`).
-    cut = arguments.index("--") if "--" in arguments else len(arguments)
-    args = parser.parse_args(arguments[:cut])
-    if cut < len(arguments):
-        if not hasattr(args, "command"):
-            parser.error(f"{args.verb} takes no -- EXECUTABLE")
-        args.command = [*args.command, *arguments[cut + 1 :]]
+    args = parse_arguments(_parser(verbs), arguments)
     # A verb that runs user code (serve) saves before importing it: its classes are not ours.
     args.save_bytecode = save_bytecode
     try:

@@ -26,6 +26,7 @@ from go_peer import gopeer
 from golden_json import TRANSCRIPTS
 from process_checks import gone
 
+from lambda_legacy import cli
 from lambda_legacy._cmd_replay import ReplayReport, replay_transcript
 from lambda_legacy._replay import CallOutcome, Transcript, load_transcript, replay_connection
 from runtime._client import dial_function, free_port
@@ -317,10 +318,25 @@ def test_what_the_function_started_goes_even_when_the_function_exited_by_itself(
             os.kill(left, signal.SIGKILL)
 
 
-def test_verbs_without_a_command_refuse_one_and_bridge_needs_one() -> None:
-    serve = run_cli(["serve", "app.handler", "--", "x"])
-    assert serve.returncode == 2
-    assert "serve takes no -- EXECUTABLE" in serve.stderr
+@pytest.mark.parametrize(
+    ("arguments", "parsed"),
+    [
+        (["replay", "t.json", "--reply-timeout", "1", "--", "fn", "--x"], ["fn", "--x"]),
+        (["invoke", "--", "fn", "--", "y"], ["fn", "--", "y"]),
+        (["bridge", "--init-timeout", "2", "--", "fn"], ["fn"]),
+        (["serve", "--", "app.handler"], "app.handler"),  # "--": the end of the options
+    ],
+    ids=["replay", "invoke", "bridge", "serve"],
+)
+def test_the_command_line_after_dash_dash_belongs_to_the_function(
+    arguments: list[str], parsed: object
+) -> None:
+    verb = arguments[0]
+    args = cli.parse_arguments(cli._parser([verb]), arguments)
+    assert (args.handler if verb == "serve" else args.command) == parsed
+
+
+def test_bridge_needs_a_command() -> None:
     bridge = run_cli(["bridge"])
     assert bridge.returncode == 2
     assert "give -- EXECUTABLE" in bridge.stderr
@@ -362,3 +378,18 @@ def test_port_mode_says_that_a_recorded_exit_status_is_not_checked() -> None:
             function.kill()
     assert result.returncode == 0, result.stderr
     assert "exited with status 3; with --port that is not checked" in result.stderr
+
+
+def test_a_launcher_that_starts_the_function_in_the_background_and_exits_0_is_fine(
+    tmp_path: Path,
+) -> None:
+    pid_file = tmp_path / "pid"
+    launcher = f"{gopeer()} function --handler echo </dev/null & echo $! > {pid_file}; exit 0"
+    result = run_cli(["replay", str(TRANSCRIPTS_DIR / "ping.json"), "--", "sh", "-c", launcher])
+    assert result.returncode == 0, result.stderr
+    function = int(pid_file.read_text())
+    try:
+        assert gone(function)  # its process group went at the end
+    finally:
+        if not gone(function):
+            os.kill(function, signal.SIGKILL)
