@@ -55,6 +55,10 @@ def parse_arguments(parser: argparse.ArgumentParser, arguments: list[str]) -> ar
     cut = len(arguments)
     if arguments[:1] and arguments[0] in _STARTS_A_FUNCTION and "--" in arguments:
         cut = arguments.index("--")
+    for option in arguments[:cut]:
+        if option.startswith("--") and option.endswith("=--"):
+            # Python 3.11's argparse reads `--event=--` as an empty list, not the text "--".
+            parser.error(f"{option}: '--' is no value for an option")
     args = parser.parse_args(arguments[:cut])
     if cut < len(arguments):
         args.command = [*args.command, *arguments[cut + 1 :]]

@@ -336,6 +336,13 @@ def test_the_command_line_after_dash_dash_belongs_to_the_function(
     assert (args.handler if verb == "serve" else args.command) == parsed
 
 
+def test_dash_dash_as_an_option_s_value_is_refused_plainly() -> None:
+    result = run_cli(["invoke", "--event=--", "--port", "1"])
+    assert result.returncode == 2
+    assert "--event=--: '--' is no value for an option" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_bridge_needs_a_command() -> None:
     bridge = run_cli(["bridge"])
     assert bridge.returncode == 2
