@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from runtime._client import free_port
 
 TOOLS = Path(__file__).resolve().parent.parent / "tools"
 GOPEER = TOOLS / "bin" / "gopeer"
@@ -19,3 +24,18 @@ def gopeer() -> Path:
     if not GOPEER.exists():
         subprocess.run(["go", "build", "-o", "bin/", "./gopeer"], cwd=TOOLS, check=True)
     return GOPEER
+
+
+@contextmanager
+def go_function_listening(handler: str) -> Iterator[int]:
+    """``gopeer function --handler HANDLER`` on a free port, which it yields; killed after.
+    The caller dials with retries: the function may still be starting."""
+    port = free_port()
+    env = {**os.environ, "_LAMBDA_SERVER_PORT": str(port)}
+    with subprocess.Popen(
+        [str(gopeer()), "function", "--handler", handler], env=env, stdout=subprocess.DEVNULL
+    ) as function:
+        try:
+            yield port
+        finally:
+            function.kill()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import trio
-from go_peer import gopeer
+from go_peer import go_function_listening, gopeer
 from process_checks import gone
 
 from gobrpc import (
@@ -511,20 +511,13 @@ print(pinged, reply)
 
 
 def test_a_blocking_call_made_by_a_signal_handler_during_another_goes_through() -> None:
-    port = free_port()
-    env = {**os.environ, "_LAMBDA_SERVER_PORT": str(port)}
-    with subprocess.Popen(
-        [str(gopeer()), "function", "--handler", "script"], env=env, stdout=subprocess.DEVNULL
-    ) as function_process:
-        try:
-            result = subprocess.run(
-                [sys.executable, "-c", _SIGNAL_HANDLER_CALL, str(port)],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
-        finally:
-            function_process.kill()
+    with go_function_listening("script") as port:
+        result = subprocess.run(
+            [sys.executable, "-c", _SIGNAL_HANDLER_CALL, str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "['ping'] {'action': 'sleep', 'ms': 400}\n"

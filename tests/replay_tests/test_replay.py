@@ -22,7 +22,7 @@ import pytest
 import trio
 import trio.testing
 from cli_runner import run_cli
-from go_peer import gopeer
+from go_peer import go_function_listening, gopeer
 from golden_json import TRANSCRIPTS
 from process_checks import gone
 
@@ -374,15 +374,8 @@ def test_a_transcript_that_cannot_be_replayed_is_refused(
 
 
 def test_port_mode_says_that_a_recorded_exit_status_is_not_checked() -> None:
-    port = free_port()
-    env = {**os.environ, "_LAMBDA_SERVER_PORT": str(port)}
-    with subprocess.Popen(
-        [str(gopeer()), "function", "--handler", "crash"], env=env, stdout=subprocess.DEVNULL
-    ) as function:
-        try:
-            result = run_cli(["replay", str(TRANSCRIPTS_DIR / "crash.json"), "--port", str(port)])
-        finally:
-            function.kill()
+    with go_function_listening("crash") as port:
+        result = run_cli(["replay", str(TRANSCRIPTS_DIR / "crash.json"), "--port", str(port)])
     assert result.returncode == 0, result.stderr
     assert "exited with status 3; with --port that is not checked" in result.stderr
 
