@@ -48,6 +48,7 @@ from ._messages import (
     PingRequest,
     PingResponse,
 )
+from ._socket_io import send_queue_as_go_leaves_it
 from ._stream import RpcStream
 
 __all__ = [
@@ -227,6 +228,7 @@ async def dial_function(port: int, *, host: str = "127.0.0.1") -> trio.SocketStr
             await trio.sleep(DIAL_RETRY_INTERVAL)
             continue
         if not _connected_to_itself(stream.socket):
+            send_queue_as_go_leaves_it(stream)
             return stream
         # Nothing listens yet and the kernel gave our socket the very port we dialled: TCP's
         # simultaneous open connected it to itself. Go's net.Dial retries in this case too.

@@ -10,7 +10,8 @@ result out), so the I/O skips what trio's stream methods add to every call:
 - An answer is read straight from the descriptor with one schedule point per read, as
   ``runtime/_stream.py`` reads gob (:func:`runtime._socket_io.receive_some`: a cancelled reader
   consumes nothing). ``SocketStream`` takes two schedule points per send and two per receive.
-  TCP_NODELAY is trio's default.
+  TCP_NODELAY is trio's default; its 16 KiB ``TCP_NOTSENT_LOWAT`` is not kept
+  (:func:`runtime._socket_io.send_queue_as_go_leaves_it`).
 
 httpx (on trio through anyio) was measured against this and was slower per invoke; see
 ``benchmarks/runtime_api_client.py``.
@@ -34,7 +35,7 @@ from ._runtime_api_http import (
     reusable,
     split_address,
 )
-from ._socket_io import descriptor, receive_some, writev_now
+from ._socket_io import descriptor, receive_some, send_queue_as_go_leaves_it, writev_now
 
 __all__ = ["RuntimeApiClient"]
 
@@ -130,6 +131,7 @@ class RuntimeApiClient:
             self._drop()
         host, port = split_address(self.address)
         self._stream = await trio.open_tcp_stream(host, port)
+        send_queue_as_go_leaves_it(self._stream)
         self._conn = new_connection()
         self._fresh = True
         return self._stream, self._conn

@@ -52,7 +52,13 @@ import trio
 
 from gobrpc import NEED_DATA, ClientConnection, ServerConnection
 
-from ._socket_io import RECEIVE_SIZE, descriptor, receive_some, write_now
+from ._socket_io import (
+    RECEIVE_SIZE,
+    descriptor,
+    receive_some,
+    send_queue_as_go_leaves_it,
+    write_now,
+)
 
 __all__ = ["RpcStream", "ThreadSend"]
 
@@ -88,6 +94,7 @@ class RpcStream(Generic[C]):
         # Only a real socket has a descriptor to write to; other streams (memory streams in
         # tests, TLS) always take the general path.
         self._socket = stream.socket if isinstance(stream, trio.SocketStream) else None
+        send_queue_as_go_leaves_it(stream)
 
     async def next_event(self) -> object:
         """The connection's next event, reading from the stream as needed."""
