@@ -25,17 +25,24 @@ On the way out, ``json.dumps`` output is fixed up to Go 1.19's bytes: U+2028/U+2
 as Go's ``float64`` encoder writes them (``10.0`` as ``10``, ``1e-05`` as ``0.00001``, ``1e+16``
 as ``10000000000000000``, ``1e-07`` as ``1e-7``): the same shortest digits, Go's notation. A
 ``Decimal`` (boto3's DynamoDB numbers) is written as the ``float64`` a Go function would have held.
+This module does not import :mod:`decimal` (its C library is milliseconds of a cold start that
+most functions never use): no ``Decimal`` can exist until something has imported it, so the
+class is looked up in ``sys.modules`` when a result is encoded.
 """
 
 from __future__ import annotations
 
 import codecs
-import decimal
 import json
 import math
 import re
+import sys
+from typing import TYPE_CHECKING, cast
 
 from ._errors import MarshalError, UnmarshalError
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 __all__ = [
     "MAX_NESTING_DEPTH",
@@ -447,10 +454,17 @@ def decode_event(payload: bytes) -> object:
 # --- encoding ---------------------------------------------------------------------------------
 
 
+def _decimal_type() -> type[Decimal] | None:
+    """``decimal.Decimal`` if anything has imported :mod:`decimal`; None if nothing has, and then
+    no value can be one."""
+    return cast("type[Decimal] | None", getattr(sys.modules.get("decimal"), "Decimal", None))
+
+
 def _as_go_number(value: object) -> object:
     """A ``Decimal`` (what boto3 reads DynamoDB numbers as) is written as the ``float64`` a Go
     function would have held; anything else JSON cannot hold keeps the stdlib's error text."""
-    if isinstance(value, decimal.Decimal):
+    decimal_type = _decimal_type()
+    if decimal_type is not None and isinstance(value, decimal_type):
         return float(value) if not value.is_snan() else math.nan
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
@@ -468,10 +482,11 @@ def _go_escape(match: re.Match[str]) -> str:
 
 def _first_non_finite(value: object) -> float | None:
     """The first NaN or infinity in encoding order, keys included; None if there is none."""
+    decimal_type = _decimal_type()
     pending, seen = [value], set()
     while pending:
         item = pending.pop()
-        if isinstance(item, decimal.Decimal):
+        if decimal_type is not None and isinstance(item, decimal_type):
             number = math.nan if item.is_nan() else float(item)  # 1e400 is +Inf as a float64
             if not math.isfinite(number):
                 return number
@@ -490,10 +505,12 @@ def _first_non_finite(value: object) -> float | None:
 def _contains_float(value: object) -> bool:
     """Whether a float (or a ``Decimal``, written as one) is among the values (not keys) of
     ``value``'s lists, tuples and dicts."""
+    decimal_type = _decimal_type()
+    numbers: tuple[type, ...] = (float,) if decimal_type is None else (float, decimal_type)
     pending, seen = [value], set()
     while pending:
         item = pending.pop()
-        if isinstance(item, (float, decimal.Decimal)):
+        if isinstance(item, numbers):
             return True
         if isinstance(item, (list, tuple, dict)) and id(item) not in seen:
             seen.add(id(item))
@@ -521,10 +538,28 @@ def _go_float(match: re.Match[str]) -> str:
     if value == 0.0:
         return "-0" if math.copysign(1.0, value) < 0 else "0"
     if _GO_FIXED_LOW <= abs(value) < _GO_FIXED_HIGH:
-        text = format(decimal.Decimal(token), "f")
-        return text.rstrip("0").rstrip(".") if "." in text else text
+        return _fixed_notation(token)
     # Exponent form, as strconv's 'e' with Go's clean-up of a one-digit negative exponent.
     return token.replace("e-0", "e-")
+
+
+def _fixed_notation(token: str) -> str:
+    """``token`` (repr's exponent form, ``-1.5e-05``) in fixed notation with the same digits and no
+    trailing zeros (``-0.000015``), as Go writes a float64 in [1e-6, 1e21)."""
+    sign, body = ("-", token[1:]) if token.startswith("-") else ("", token)
+    mantissa, _, exponent = body.partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = whole + fraction
+    point = len(whole) + int(exponent)  # where the decimal point falls among the digits
+    if point <= 0:
+        text = "0." + "0" * -point + digits
+    elif point >= len(digits):
+        text = digits + "0" * (point - len(digits))
+    else:
+        text = digits[:point] + "." + digits[point:]
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return sign + text
 
 
 def _go_floats(text: str) -> str:

@@ -207,3 +207,25 @@ def test_reload_before_first_use_runs_the_code_as_import_then_reload_would(
         cwd=tmp_path,
     )
     assert seen == {"runs": 2, "same": True, "in_modules": True}
+
+
+def test_serving_imports_no_decimal_until_a_handler_does() -> None:
+    # decimal's C library is milliseconds of a cold start; a result holds a Decimal only once
+    # something (boto3) has imported it, and is then written as before.
+    seen = _run(
+        """
+        import json, sys
+        import runtime._rpc_mode
+        from runtime._payload import encode_result
+        before = "decimal" in sys.modules
+        first = encode_result({"n": 1.5e-05, "m": [1e16]}).decode()
+        import decimal
+        after = encode_result({"d": decimal.Decimal("0.1"), "e": decimal.Decimal("1e-5")})
+        print(json.dumps({"before": before, "first": first, "after": after.decode()}))
+        """
+    )
+    assert seen == {
+        "before": False,
+        "first": '{"n":0.000015,"m":[10000000000000000]}',
+        "after": '{"d":0.1,"e":0.00001}',
+    }

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runtime._errors import MarshalError
-from runtime._payload import encode_result
+from runtime._payload import _fixed_notation, encode_result
 
 #: Where Go's notation changes (1e-6 and 1e21), the one-digit exponents it rewrites, signed
 #: zeros, the extremes of float64, and floats with integral values that Python writes with ".0".
@@ -113,3 +113,21 @@ def test_a_non_finite_decimal_is_go_s_unsupported_value(value: decimal.Decimal, 
         f"json: unsupported value: {text}",
         "UnsupportedValueError",
     )
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    # The two stretches of [1e-6, 1e21) that repr writes with an exponent, either sign.
+    st.one_of(
+        st.floats(min_value=1e-6, max_value=1e-4, exclude_max=True),
+        st.floats(min_value=1e16, max_value=1e21, exclude_max=True),
+    ).flatmap(lambda v: st.sampled_from([v, -v]))
+)
+def test_fixed_notation_has_the_digits_decimal_gives(value: float) -> None:
+    # Go writes float64s in [1e-6, 1e21) without an exponent; for those repr writes with one
+    # (below 1e-4, from 1e16) the digits move by string alone, checked here against decimal.
+    token = repr(value)
+    assert "e" in token
+    reference = format(decimal.Decimal(token), "f")
+    reference = reference.rstrip("0").rstrip(".") if "." in reference else reference
+    assert _fixed_notation(token) == reference
