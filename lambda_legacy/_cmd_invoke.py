@@ -322,7 +322,9 @@ def _refusal(invocation: Invocation) -> InvokeOutcome | None:
 def _json_error(payload: bytes) -> str | None:
     """Why ``payload`` is not JSON as Lambda reads it (UTF-8, no NaN), or None if it is."""
     try:
-        json.loads(payload, parse_constant=_not_json_constant)
+        # Integers are kept as text: their syntax is checked all the same, and an integer of
+        # more than 4,300 digits is JSON (Python's int() refuses to convert one).
+        json.loads(payload, parse_constant=_not_json_constant, parse_int=str)
     except ValueError as exc:  # UnicodeDecodeError too: not UTF-8
         return str(exc)
     return None

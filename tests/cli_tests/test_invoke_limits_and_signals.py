@@ -290,6 +290,15 @@ def test_events_that_are_not_json_are_refused_unsent() -> None:
     assert len(starts) == 2
 
 
+def test_an_event_with_an_integer_python_cannot_convert_is_still_json_and_sent() -> None:
+    # 5,000 digits: past CPython's int() limit, still JSON that Lambda's Invoke API takes.
+    go = [str(gopeer()), "function", "--handler", "echo"]
+    event = '{"n":' + "9" * 5000 + "}"
+    result = run_cli(["invoke", "--event", "-", "--", *go], stdin=event)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout == event + "\n"
+
+
 def test_an_event_of_only_blank_space_is_sent_as_an_empty_object() -> None:
     go = [str(gopeer()), "function", "--handler", "echo"]
     result = run_cli(["invoke", "--event", "-", "--", *go], stdin=" \n\n")
