@@ -78,11 +78,15 @@ def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def python_environment() -> dict[str, str]:
+    """The benchmark's environment minus the sandbox's no-pyc switch: a deployed function ships,
+    or writes, compiled modules, and so does an installed CLI; the first start writes them."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def server_environment(server: Server, port: int) -> dict[str, str]:
-    """The benchmark's environment with the server's port, minus the sandbox's no-pyc switch
-    (a deployed function ships, or writes, compiled modules; the first start writes them)."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    return {**env, **server.env, "_LAMBDA_SERVER_PORT": str(port)}
+    """:func:`python_environment` with the server's own variables and its port."""
+    return {**python_environment(), **server.env, "_LAMBDA_SERVER_PORT": str(port)}
 
 
 def start_cold(
