@@ -21,8 +21,9 @@ split): wall time of the whole command, the time from exec of the function to it
 Ping (``Init Duration``), the invoke (``Duration``), and the rest (our own interpreter start, the
 process teardown), after one unmeasured command, with the compiled modules written as an installed
 CLI writes them on its first run (the sandbox's ``PYTHONDONTWRITEBYTECODE`` is dropped for it, as
-``benchmarks.server`` drops it for the server). Next to it, Go's client doing the same start-up (``gopeer client --cold-start
---retry 5ms``: exec of the function to the first answered Ping, with the service's 5 ms retry).
+``benchmarks.server`` drops it for the server). Next to it, Go's client doing the same start-up
+(``gopeer client --cold-start --retry 5ms``: exec of the function to the first answered Ping, with
+the service's 5 ms retry).
 
 Never asserts a timing. The machine is shared: the load average is printed before and after.
 """
