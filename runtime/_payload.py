@@ -26,8 +26,8 @@ as Go's ``float64`` encoder writes them (``10.0`` as ``10``, ``1e-05`` as ``0.00
 as ``10000000000000000``, ``1e-07`` as ``1e-7``): the same shortest digits, Go's notation. A
 ``Decimal`` (boto3's DynamoDB numbers) is written as the ``float64`` a Go function would have held.
 This module does not import :mod:`decimal` (its C library is milliseconds of a cold start that
-most functions never use): no ``Decimal`` can exist until something has imported it, so the
-class is looked up in ``sys.modules`` when a result is encoded.
+most functions never use): no ``Decimal`` can exist until something has imported it (``decimal``
+or ``_decimal``), so the class is looked up in ``sys.modules`` when a result is encoded.
 """
 
 from __future__ import annotations
@@ -454,10 +454,19 @@ def decode_event(payload: bytes) -> object:
 # --- encoding ---------------------------------------------------------------------------------
 
 
+#: Where the one ``Decimal`` class lives: :mod:`decimal` takes it from the C module ``_decimal``,
+#: which code may also import directly (``from _decimal import Decimal``, as IDEs auto-import it).
+_DECIMAL_MODULES = ("decimal", "_decimal")
+
+
 def _decimal_type() -> type[Decimal] | None:
-    """``decimal.Decimal`` if anything has imported :mod:`decimal`; None if nothing has, and then
-    no value can be one."""
-    return cast("type[Decimal] | None", getattr(sys.modules.get("decimal"), "Decimal", None))
+    """``decimal.Decimal`` if anything has imported it; None if nothing has, and then no value
+    can be one."""
+    for name in _DECIMAL_MODULES:
+        found = getattr(sys.modules.get(name), "Decimal", None)
+        if found is not None:
+            return cast("type[Decimal]", found)
+    return None
 
 
 def _as_go_number(value: object) -> object:

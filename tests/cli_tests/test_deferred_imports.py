@@ -219,13 +219,18 @@ def test_serving_imports_no_decimal_until_a_handler_does() -> None:
         from runtime._payload import encode_result
         before = "decimal" in sys.modules
         first = encode_result({"n": 1.5e-05, "m": [1e16]}).decode()
+        from _decimal import Decimal  # as IDEs auto-import it: "decimal" is still not imported
+        direct = encode_result({"d": Decimal("9.99")}).decode()
         import decimal
         after = encode_result({"d": decimal.Decimal("0.1"), "e": decimal.Decimal("1e-5")})
-        print(json.dumps({"before": before, "first": first, "after": after.decode()}))
+        print(json.dumps({
+            "before": before, "first": first, "direct": direct, "after": after.decode()
+        }))
         """
     )
     assert seen == {
         "before": False,
         "first": '{"n":0.000015,"m":[10000000000000000]}',
+        "direct": '{"d":9.99}',
         "after": '{"d":0.1,"e":0.00001}',
     }
