@@ -327,6 +327,10 @@ def _json_error(payload: bytes) -> str | None:
         json.loads(payload, parse_constant=_not_json_constant, parse_int=str)
     except ValueError as exc:  # UnicodeDecodeError too: not UTF-8
         return str(exc)
+    except RecursionError:
+        # Nested deeper than Python's parser goes (about 1,000 levels): not known to be refused,
+        # so it is sent, and the function decides (Go's decoder takes 10,000 levels).
+        return None
     return None
 
 

@@ -291,9 +291,18 @@ def test_events_that_are_not_json_are_refused_unsent() -> None:
 
 
 def test_an_event_with_an_integer_python_cannot_convert_is_still_json_and_sent() -> None:
-    # 5,000 digits: past CPython's int() limit, still JSON that Lambda's Invoke API takes.
+    # 5,000 digits: past the limit of CPython's int(), which is no limit of JSON's.
     go = [str(gopeer()), "function", "--handler", "echo"]
     event = '{"n":' + "9" * 5000 + "}"
+    result = run_cli(["invoke", "--event", "-", "--", *go], stdin=event)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout == event + "\n"
+
+
+def test_an_event_nested_deeper_than_python_parses_is_sent() -> None:
+    # 5,000 levels: past the recursion limit of Python's json, within Go's 10,000.
+    go = [str(gopeer()), "function", "--handler", "echo"]
+    event = "[" * 5000 + "]" * 5000
     result = run_cli(["invoke", "--event", "-", "--", *go], stdin=event)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout == event + "\n"
