@@ -208,8 +208,9 @@ def _invocation(args: argparse.Namespace, payload: bytes) -> Invocation:
     )
 
 
-#: How much of ``--events`` input one read takes.
-_READ_SIZE = 1 << 16
+#: How much of ``--events`` input one read takes: each read is a trip to a worker thread, and a
+#: 6 MiB event (Lambda's limit) then takes six of them, not a hundred.
+_READ_SIZE = 1 << 20
 
 
 async def _lines(source: _EventLines) -> AsyncIterator[bytes]:
@@ -229,7 +230,8 @@ async def _lines(source: _EventLines) -> AsyncIterator[bytes]:
             pending += chunk
             end = pending.find(b"\n", start)
             while end >= 0:
-                line = bytes(pending[:end]).rstrip(b"\r")
+                with memoryview(pending) as whole, whole[:end] as head:
+                    line = bytes(head).rstrip(b"\r")  # one copy of a line that may be 6 MiB
                 del pending[: end + 1]
                 if line.strip():
                     yield line
@@ -284,25 +286,28 @@ async def _invoke_all(
 
 
 async def _write_stdout(data: bytes) -> None:
-    await _write_out(sys.stdout, data + b"\n")
+    await _write_out(sys.stdout, data, b"\n")
 
 
 async def _log(line: str) -> None:
+    # One write: the function's own output shares stderr, and must not land inside the line.
     await _write_out(sys.stderr, line.encode("utf-8", "backslashreplace") + b"\n")
 
 
-async def _write_out(stream: TextIO, data: bytes) -> None:
-    """Write ``data`` to ``stream``'s descriptor from a worker thread. A reader that stops
-    reading (a full pipe) then blocks that thread, not trio's: a stop signal still ends the
+async def _write_out(stream: TextIO, *pieces: bytes) -> None:
+    """Write ``pieces`` in turn to ``stream``'s descriptor from a worker thread (stdout is ours
+    alone: a payload and its newline go without copying the payload to join them). A reader that
+    stops reading (a full pipe) then blocks that thread, not trio's: a stop signal still ends the
     command, and the write is abandoned."""
     stream.flush()  # what print() left in its buffer goes first
-    await trio.to_thread.run_sync(_write_all, stream.fileno(), data, abandon_on_cancel=True)
+    await trio.to_thread.run_sync(_write_all, stream.fileno(), pieces, abandon_on_cancel=True)
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+def _write_all(fd: int, pieces: tuple[bytes, ...]) -> None:
+    for piece in pieces:
+        view = memoryview(piece)
+        while view:
+            view = view[os.write(fd, view) :]
 
 
 def _refusal(invocation: Invocation) -> InvokeOutcome | None:
