@@ -33,7 +33,7 @@ import attrs
 from ._errors import GobDecodeError, MessageTooLargeError, UnexpectedEOFError
 from ._framing import MessageBuffer
 from ._limits import DEFAULT_LIMITS, Limits
-from ._readers import Read, compile_reader
+from ._readers import Read, compile_reader, outruns_input
 from ._schema import structure
 from ._types import (
     BOOL_ID,
@@ -468,8 +468,9 @@ class Decoder:
             )
         if r.read_uint() != 0:
             raise GobDecodeError(f"gob: wireType for {type_id} sets more than one kind")
-        if wid != type_id:
-            raise GobDecodeError(f"gob: definition for id {type_id} describes id {wid}")
+        # The definition's own CommonType.Id may differ from the id it is sent under: Go sends a
+        # pointer to a GobEncoder type (a *time.Time field) that way, and files it under the id
+        # the message names, never comparing the two. So does this decoder.
         return wire
 
     # --- values ------------------------------------------------------------------------------
@@ -498,10 +499,7 @@ class Decoder:
         if type_id == BYTES_ID:
             return r.read_bytes()
         if type_id == BOOL_ID:
-            u = r.read_uint()
-            if u > 1:
-                raise GobDecodeError(f"gob: invalid bool value {u} {cur.where()}")
-            return u == 1
+            return r.read_uint() != 0  # Go's decBool: any value but 0 is true
         if type_id == FLOAT_ID:
             return r.read_float()
         if type_id == COMPLEX_ID:
@@ -520,7 +518,7 @@ class Decoder:
             return self._struct(cur, wire, depth + 1)
         if isinstance(wire, WireSlice):
             count = self._count(cur, wire.elem, "slice")
-            return [self._value(cur, wire.elem, depth + 1) for _ in range(count)]
+            return self._elements(cur, wire.elem, count, depth + 1)
         if isinstance(wire, WireArray):
             count = self._count(cur, wire.elem, "array")
             if count != wire.length:
@@ -528,7 +526,7 @@ class Decoder:
                     f"gob: array of length {count} received for {wire.name or 'array'} of length "
                     f"{wire.length} {cur.where()}"
                 )
-            return [self._value(cur, wire.elem, depth + 1) for _ in range(count)]
+            return self._elements(cur, wire.elem, count, depth + 1)
         if isinstance(wire, WireMap):
             count = self._count(cur, wire.key, "map")
             result: dict[GobValue, GobValue] = {}
@@ -538,15 +536,28 @@ class Decoder:
             return result
         return GobMarshaled(wire.name, r.read_bytes())
 
+    def _elements(self, cur: _Cursor, elem: int, count: int, depth: int) -> list[GobValue]:
+        """``count`` elements of a slice or array. Go's decodeArrayHelper refuses to start an
+        element with nothing left of the message: a struct with no fields set takes one byte,
+        so a count that outruns the input cannot build millions of empty structs."""
+        elements = []
+        for _ in range(count):
+            r = cur.reader  # an interface element may have run on into the next message
+            if r.pos >= r.end:
+                raise GobDecodeError(outruns_input(count, cur))
+            elements.append(self._value(cur, elem, depth))
+        return elements
+
     def _count(self, cur: _Cursor, elem: int, what: str) -> int:
         count = cur.reader.read_uint()
         # Every element takes at least one byte. Interfaces are the exception to checking this
         # against the current message: their values may continue in the next one.
         if count > cur.reader.remaining() and not self._has_interface(cur, elem):
             # Go's text; Go finds out only when the bytes run out, having allocated first.
+            if what != "map":
+                raise GobDecodeError(outruns_input(count, cur))
             raise GobDecodeError(
-                f"gob: decoding {'map' if what == 'map' else 'array or slice'}: length exceeds "
-                f"input size ({count} elements) {cur.where()}"
+                f"gob: decoding map: length exceeds input size ({count} elements) {cur.where()}"
             )
         if count > self.limits.max_elements:
             raise MessageTooLargeError(

@@ -54,7 +54,14 @@ if TYPE_CHECKING:
     from ._decoder import Decoder
     from ._wire import Reader
 
-__all__ = ["MAX_INLINE_LEVELS", "MAX_SHARED_READERS", "Cursor", "Read", "compile_reader"]
+__all__ = [
+    "MAX_INLINE_LEVELS",
+    "MAX_SHARED_READERS",
+    "Cursor",
+    "Read",
+    "compile_reader",
+    "outruns_input",
+]
 
 #: Compiled readers kept for all streams of the process. A Lambda peer uses one small vocabulary
 #: (aws-lambda-go's is 8 types), so a handful suffice; the cap keeps a sequence of hostile
@@ -187,6 +194,7 @@ class _Compiler:
             "INT64_MAX": _INT64_MAX,
             "MAX_NESTING": self.max_nesting,
             "STRING_ERRORS": STRING_ERRORS,
+            "outruns_input": outruns_input,
         }
         body = self._struct_code(
             t, wire_id, "result", depth="depth", stack=((t, wire_id),), namespace=namespace
@@ -347,6 +355,10 @@ class _Compiler:
                 + _indent(_deeper(f"{depth} + 1", sync=False), 1)
                 + f"{var} = []\n"
                 + f"for _ in range(count{u}):\n"
+                # Go's decodeArrayHelper: no element starts with nothing left of the message.
+                + "    if pos >= end:\n"
+                + "        r.pos = pos\n"
+                + f"        raise GobDecodeError(outruns_input(count{u}, cur))\n"
                 + _indent(element, 1)
                 + f"    {var}.append(item{u})\n"
             )
@@ -385,6 +397,13 @@ def _indent(code: str, levels: int) -> str:
 
 
 #: After a call that may have read on into the value's next message (an interface inside).
+def outruns_input(count: int, cur: Cursor) -> str:
+    """Go's text for a slice or array whose count outruns the message (decodeArrayHelper)."""
+    return (
+        f"gob: decoding array or slice: length exceeds input size ({count} elements) {cur.where()}"
+    )
+
+
 _RELOAD = "r = cur.reader\ndata = r.data\npos = r.pos\nend = r.end\n"
 
 

@@ -15,6 +15,7 @@ import random
 import subprocess
 import tracemalloc
 from collections.abc import Iterator
+from typing import ClassVar
 
 import attrs
 import pytest
@@ -32,13 +33,18 @@ from gobrpc import (
     Decoder,
     GobDecodeError,
     GobInterface,
+    GobMarshaled,
     GobStruct,
+    InterfaceType,
     Limits,
     MessageTooLargeError,
     NeedData,
     RemoteProtocolError,
+    SliceType,
     TypeDefinition,
     UnexpectedEOFError,
+    gob_field,
+    struct_type,
 )
 
 INTERFACE = 8
@@ -445,6 +451,22 @@ CORPUS: dict[str, Bad] = {
         None,
         ours=f"nests deeper than {MAX_NESTING}",
     ),
+    # slices and arrays: Go refuses to start an element with nothing left of the message
+    "slice of interface-holding structs, count 3, no element bytes": Bad(
+        slice_def(64, 65) + struct_def(65, "S", [("V", INTERFACE)]) + value(64, u(3)),
+        GobDecodeError,
+        "gob: decoding array or slice: length exceeds input size (3 elements)",
+    ),
+    "slice of such structs claiming 8,388,608 elements in 43 bytes": Bad(
+        slice_def(64, 65) + struct_def(65, "S", [("V", INTERFACE)]) + value(64, u(1 << 23)),
+        GobDecodeError,
+        "gob: decoding array or slice: length exceeds input size (8388608 elements)",
+    ),
+    "slice of structs, count 2, one element's bytes": Bad(
+        slice_def(64, 65) + struct_def(65, "S", [("A", 2)]) + value(64, u(2) + b"\x01\x02\x00"),
+        GobDecodeError,
+        "gob: decoding array or slice: length exceeds input size (2 elements)",
+    ),
     "10,000 definitions deep, allowed, and a value through all of them": Bad(
         _chain(10_000) + value(64, u(1) * 10_000 + i(1)),
         MessageTooLargeError,
@@ -575,3 +597,59 @@ def test_an_incomplete_value_is_not_decoded_again_until_its_next_message_is_comp
     decoder.receive_data(data[-1:])
     assert isinstance(decoder.next_item(), DecodedValue)
     assert calls == 1
+
+
+@attrs.frozen(kw_only=True)
+class _Item:
+    """S{V interface{}}, bound to a class, so that decoding it runs a compiled reader."""
+
+    __gob_name__: ClassVar[str] = "S"
+    v: object = gob_field("V", InterfaceType(), default=None)
+
+
+@attrs.frozen(kw_only=True)
+class _Holder:
+    __gob_name__: ClassVar[str] = "Holder"
+    items: list[_Item] | None = gob_field(
+        "Items", lambda: SliceType(struct_type(_Item)), default=None
+    )
+
+
+def test_a_compiled_reader_refuses_a_count_that_outruns_the_message() -> None:
+    # Holder{Items []S}: 3 items claimed, none sent. The reader compiled for Holder used to build
+    # them, as many as the count said.
+    data = (
+        struct_def(64, "Holder", [("Items", 65)])
+        + slice_def(65, 66)
+        + struct_def(66, "S", [("V", INTERFACE)])
+        + value(64, b"\x01" + u(3) + b"\x00", singleton=False)
+    )
+    decoder = Decoder()
+    decoder.receive_data(data)
+    with pytest.raises(GobDecodeError, match=r"length exceeds input size \(3 elements\)"):
+        decoder.next_value(struct_type(_Holder))
+    assert len(decoder._readers) == 1  # the compiled path, not the generic one
+
+
+def test_any_bool_but_zero_is_true() -> None:
+    # Go's decBool: value != 0. Go's encoder sends only 1, but its decoder takes any.
+    decoder = Decoder()
+    decoder.receive_data(value(1, u(2)) + value(1, u(0)) + value(1, u(300)))
+    assert [item.value for item in drain(decoder) if isinstance(item, DecodedValue)] == [
+        True,
+        False,
+        True,
+    ]
+
+
+def test_a_definition_is_filed_under_the_id_it_is_sent_with() -> None:
+    # Go's Encode(&GE{5}), GE a GobEncoder: the definition sent for id 64 says CommonType.Id 65
+    # (a pointer to a GobEncoder type, as a *time.Time field is sent), and Go files it under 64.
+    definition = msg(i(-64) + b"\x05" + b"\x01" + b"\x02" + i(65) + b"\x00\x00\x00")
+    decoder = Decoder()
+    decoder.receive_data(definition + value(64, b"\x01\x05"))
+    items = drain(decoder)
+    assert isinstance(items[0], TypeDefinition)
+    assert items[0].id == 64
+    assert isinstance(items[1], DecodedValue)
+    assert items[1].value == GobMarshaled("", b"\x05")
