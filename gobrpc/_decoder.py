@@ -668,6 +668,13 @@ class Decoder:
                 return type_id
             offset = cur.message_offset + cur.reader.pos
             self._check_new_id(-type_id, cur.new_types)
+            if len(self.types) + len(cur.new_types) >= self.limits.max_types:
+                # Counted as they come: one value may carry many, and a stream's worth of them
+                # would otherwise be parsed and kept before the value ends.
+                raise MessageTooLargeError(
+                    f"gob: more than {self.limits.max_types} type definitions in one stream "
+                    f"{cur.where()}"
+                )
             wire = self._read_definition(cur.reader, -type_id)
             cur.new_types[-type_id] = wire
             cur.inline.append(TypeDefinition(-type_id, wire, offset))

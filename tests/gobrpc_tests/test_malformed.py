@@ -451,6 +451,15 @@ CORPUS: dict[str, Bad] = {
         None,
         ours=f"nests deeper than {MAX_NESTING}",
     ),
+    "definitions inside a value past the limit, the value still arriving": Bad(
+        struct_def(64, "I", [("V", INTERFACE)])
+        + msg(i(64) + b"\x01" + s("T"))
+        + b"".join(struct_def(65 + k, f"T{k}", [("A", 2)]) for k in range(20)),
+        MessageTooLargeError,
+        None,
+        limits=Limits(max_types=8),
+        ours="more than 8 type definitions in one stream",
+    ),
     # slices and arrays: Go refuses to start an element with nothing left of the message
     "slice of interface-holding structs, count 3, no element bytes": Bad(
         slice_def(64, 65) + struct_def(65, "S", [("V", INTERFACE)]) + value(64, u(3)),
