@@ -273,8 +273,10 @@ def marshaler_writer(t: MarshalerType) -> Put:
 
 
 def _nil_allowed(t: GoType) -> bool:
-    """Whether None is a value of ``t`` itself (nil slice, map or interface)."""
-    return isinstance(t, SliceType | MapType | InterfaceType)
+    """Whether None can be sent as a value of ``t``: a nil slice, map or interface, or a pointer
+    to one (pointers are transparent here, so None for ``*interface{}`` is what Go's decoder
+    gives for a pointer to a nil interface, and Go can send that)."""
+    return isinstance(base_type(t), SliceType | MapType | InterfaceType)
 
 
 def array_writer(t: SliceType | ArrayType, put_elem: Put) -> Put:

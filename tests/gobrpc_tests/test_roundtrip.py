@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import pytest
 from codec_helpers import canon, decode_all, expected, three_ways, values
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import Pair, split_points, typed_values
 
-from gobrpc import DecodedValue, Encoder, TypeDefinition, TypeRegistry
+from gobrpc import (
+    BasicType,
+    DecodedValue,
+    Encoder,
+    Field,
+    GobEncodeError,
+    InterfaceType,
+    Kind,
+    PointerType,
+    SliceType,
+    StructType,
+    TypeDefinition,
+    TypeRegistry,
+)
 
 
 @given(typed_values())
@@ -52,3 +66,14 @@ def test_a_second_stream_reuses_the_registry_ids(pair: Pair) -> None:
     one = Encoder(registry).encode(go_type, value)
     two = Encoder(registry).encode(go_type, value)
     assert one == two
+
+
+def test_none_through_a_pointer_to_an_interface_round_trips() -> None:
+    # Go's decoder gives None for a pointer to a nil interface ([]*interface{}{new(interface{})});
+    # the encoder sends it back as Go does. A nil pointer to a struct still cannot be sent.
+    t = SliceType(PointerType(InterfaceType()))
+    data = Encoder(TypeRegistry(64)).encode(t, [None])
+    assert [item.value for item in decode_all([data]) if isinstance(item, DecodedValue)] == [[None]]
+    item = StructType("Item", fields=(Field("N", BasicType(Kind.INT)),))
+    with pytest.raises(GobEncodeError, match="nil element"):
+        Encoder(TypeRegistry(64)).encode(SliceType(PointerType(item)), [None])
