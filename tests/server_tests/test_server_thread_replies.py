@@ -13,6 +13,7 @@ from in_process_server import serving
 
 from runtime._client import connect_function
 from runtime._messages import InvokeRequest
+from runtime._socket_io import receive_some
 from runtime._stream import RpcStream, ThreadSend
 
 #: Event sizes mixed in one run: small, and big enough that the kernel may take a reply in parts.
@@ -84,14 +85,30 @@ async def test_concurrent_invokes_and_pings_each_get_their_own_whole_reply(
 
 
 async def test_a_reply_the_kernel_takes_in_part_is_finished_whole(
-    thread_sends: list[ThreadSend],
+    thread_sends: list[ThreadSend], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Once the big invoke is sent, the client reads nothing until the worker's first write has
+    # returned: otherwise, on loopback, a client reading on the other CPU can let one write()
+    # take all 5.9 MB.
+    ports: list[int] = []
+    held: list[bool] = []
+
+    async def client_waits_for_the_first_write(sock: trio.socket.SocketType) -> bytes:
+        if held and sock.getsockname()[1] != ports[0]:  # the client's end, not the server's
+            while not thread_sends:
+                await trio.sleep(0.001)
+        return await receive_some(sock)
+
+    monkeypatch.setattr("runtime._stream.receive_some", client_waits_for_the_first_write)
     event = {"pad": "y" * OVER_ANY_SEND_BUFFER}
     with trio.fail_after(RUN_TIMEOUT_S):
-        async with serving(_echo) as port, connect_function(port, timeout=10) as client:
-            big = await client.invoke(InvokeRequest(payload=json.dumps(event).encode()))
-            await client.ping()  # the connection goes on after the tail
-            small = await client.invoke(InvokeRequest(payload=b"[1]"))
+        async with serving(_echo) as port:
+            ports.append(port)
+            async with connect_function(port, timeout=10) as client:
+                held.append(True)
+                big = await client.invoke(InvokeRequest(payload=json.dumps(event).encode()))
+                await client.ping()  # the connection goes on after the tail
+                small = await client.invoke(InvokeRequest(payload=b"[1]"))
     assert json.loads(big.payload) == event
     assert small.payload == b"[1]"
     assert thread_sends == [ThreadSend.PARTIAL, ThreadSend.SENT]
