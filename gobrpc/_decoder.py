@@ -391,11 +391,15 @@ class Decoder:
     # --- definitions -------------------------------------------------------------------------
 
     def _store_types(self, new: dict[int, WireType]) -> None:
-        if len(self.types) + len(new) > self.limits.max_types:
-            raise MessageTooLargeError(
-                f"gob: more than {self.limits.max_types} type definitions in one stream"
-            )
+        self._check_type_count(len(self.types) + len(new), "")
         self.types.update(new)
+
+    def _check_type_count(self, count: int, where: str) -> None:
+        """Refuse a stream that would hold ``count`` type definitions, over the limit."""
+        if count > self.limits.max_types:
+            raise MessageTooLargeError(
+                f"gob: more than {self.limits.max_types} type definitions in one stream{where}"
+            )
 
     def _check_new_id(self, type_id: int, pending: dict[int, WireType] | None = None) -> None:
         if type_id < FIRST_USER_ID_MIN or type_id in self.types or (pending and type_id in pending):
@@ -554,11 +558,8 @@ class Decoder:
         # against the current message: their values may continue in the next one.
         if count > cur.reader.remaining() and not self._has_interface(cur, elem):
             # Go's text; Go finds out only when the bytes run out, having allocated first.
-            if what != "map":
-                raise GobDecodeError(outruns_input(count, cur))
-            raise GobDecodeError(
-                f"gob: decoding map: length exceeds input size ({count} elements) {cur.where()}"
-            )
+            kind = "map" if what == "map" else "array or slice"
+            raise GobDecodeError(outruns_input(count, cur, kind))
         if count > self.limits.max_elements:
             raise MessageTooLargeError(
                 f"gob: {what} too big: {count} elements, over the "
@@ -668,13 +669,9 @@ class Decoder:
                 return type_id
             offset = cur.message_offset + cur.reader.pos
             self._check_new_id(-type_id, cur.new_types)
-            if len(self.types) + len(cur.new_types) >= self.limits.max_types:
-                # Counted as they come: one value may carry many, and a stream's worth of them
-                # would otherwise be parsed and kept before the value ends.
-                raise MessageTooLargeError(
-                    f"gob: more than {self.limits.max_types} type definitions in one stream "
-                    f"{cur.where()}"
-                )
+            # Counted as they come: one value may carry many, and a stream's worth of them would
+            # otherwise be parsed and kept before the value ends.
+            self._check_type_count(len(self.types) + len(cur.new_types) + 1, f" {cur.where()}")
             wire = self._read_definition(cur.reader, -type_id)
             cur.new_types[-type_id] = wire
             cur.inline.append(TypeDefinition(-type_id, wire, offset))

@@ -396,14 +396,12 @@ def _indent(code: str, levels: int) -> str:
     )
 
 
+def outruns_input(count: int, cur: Cursor, kind: str = "array or slice") -> str:
+    """Go's text for a slice, array or map whose count outruns the message."""
+    return f"gob: decoding {kind}: length exceeds input size ({count} elements) {cur.where()}"
+
+
 #: After a call that may have read on into the value's next message (an interface inside).
-def outruns_input(count: int, cur: Cursor) -> str:
-    """Go's text for a slice or array whose count outruns the message (decodeArrayHelper)."""
-    return (
-        f"gob: decoding array or slice: length exceeds input size ({count} elements) {cur.where()}"
-    )
-
-
 _RELOAD = "r = cur.reader\ndata = r.data\npos = r.pos\nend = r.end\n"
 
 
