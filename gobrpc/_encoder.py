@@ -284,26 +284,34 @@ class Encoder:
     # --- definitions -------------------------------------------------------------------------
 
     def _send_type_descriptor(self, w: _Writer, b: Message, t: GoType) -> None:
+        """Go's sendTypeDescriptor: a marshaler counts as sent under the type as given (``*T``
+        apart from ``T``), anything else under its base type. A type with nothing to send still
+        gets its id from the registry, which for a new ``*T`` marshaler uses one up, as in Go."""
         base = base_type(t)
-        if base not in self._sent and not self._send_type(w, b, base):
-            self._sent[base] = self.registry.type_id(base)
+        key = t if isinstance(base, MarshalerType) else base
+        if key not in self._sent and not self._send_type(w, b, t):
+            self._sent[key] = self.registry.type_id(t)
 
     def _send_type(self, w: _Writer, b: Message, t: GoType) -> bool:
         base = base_type(t)
-        if isinstance(base, MarshalerType | StructType | ArrayType | MapType) or (
+        if isinstance(base, MarshalerType):
+            return self._send_actual_type(w, b, t, base)
+        if isinstance(base, StructType | ArrayType | MapType) or (
             isinstance(base, SliceType) and builtin_id(base) is None
         ):
-            return self._send_actual_type(w, b, base)
+            return self._send_actual_type(w, b, base, base)
         return False
 
-    def _send_actual_type(self, w: _Writer, b: Message, base: GoType) -> bool:
+    def _send_actual_type(self, w: _Writer, b: Message, t: GoType, base: GoType) -> bool:
+        """Go's sendActualType: the definition for the type as given (a marshaler's depends on
+        its pointers), unless its base type has gone out on this stream already."""
         if base in self._sent:
             return False
-        type_id = self.registry.type_id(base)
+        type_id, wire = self.registry.type_info(t)
         put_int(b, -type_id)
-        encode_wire_type(b, self.registry.wire_type(type_id))
+        encode_wire_type(b, wire)
         _write_message(w, b)
-        self._sent[base] = type_id
+        self._sent[base] = self._sent[t] = type_id
         if isinstance(base, StructType):
             for field in base.fields:
                 if field.exported:

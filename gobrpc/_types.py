@@ -506,6 +506,11 @@ class TypeRegistry:
         self.first_user_id = first_user_id
         self._nodes: dict[GoType, _Node] = {}
         self._by_id: dict[int, _Node] = {}
+        #: Go's typeInfoMap: (id, definition) by base type, and for a marshaler by the type as
+        #: given, pointers included (``getTypeInfo`` keys those by ``ut.user``).
+        self._infos: dict[GoType, tuple[int, WireType]] = {}
+        #: The name in the first definition built for each id: the one Go sends first.
+        self._names: dict[int, str] = {}
         self._next_id = first_user_id
         #: Compiled writers shared by the encoders of this registry (filled by the encoders).
         self.writers: dict[GoType, Put] = {}
@@ -523,20 +528,43 @@ class TypeRegistry:
         fixed = builtin_id(t)
         if fixed is not None:
             return fixed
+        return self.type_info(t)[0]
+
+    def type_info(self, t: GoType) -> tuple[int, WireType]:
+        """Go's ``getTypeInfo`` for a type that needs a definition: its id and that definition.
+
+        A marshaler is keyed by ``t`` itself, pointers included, and ``*T`` gets a gobType of its
+        own: its id is T's, but its definition is ``{Name: "", Id: Y}`` for a new id Y, which is
+        used up even when that definition is never sent (``buildTypeInfo``). So every later id
+        matches Go's only if a ``*T`` reaches here exactly when Go's encoder would call it.
+        """
         b = base_type(t)
-        node = self._build(b.go_name, b)
-        if isinstance(node, int):
-            return node
-        if node.id == 0:
+        key = t if isinstance(b, MarshalerType) else b
+        info = self._infos.get(key)
+        if info is None:
+            node = self._build(key.go_name, key)
+            if isinstance(node, int) or node.wire is None:
+                raise GobEncodeError(f"gob: type {t.go_string} needs no definition")
             self._set_id(node)
-        return node.id
+            wire = node.wire
+            if isinstance(b, MarshalerType) and key is not b:
+                user = self._nodes.get(key)
+                if user is None:
+                    user = self._nodes[key] = _Node("")
+                    self._set_id(user)
+                    user.wire = WireMarshaler(b.method, "", user.id)
+                wire = user.wire or wire
+            info = self._infos[key] = (node.id, wire)
+            self._names.setdefault(node.id, wire.name)
+        return info
 
     def wire_name(self, t: GoType) -> str:
-        """The name ``t`` was built with (its wire name), building it if new."""
+        """The name values of ``t`` carry on the wire, building ``t`` if new: the Name in the
+        first definition built for its id (a ``*T`` marshaler's is empty)."""
         fixed = builtin_id(t)
         if fixed is not None:
             return ""
-        return self.wire_type(self.type_id(t)).name
+        return self._names[self.type_id(t)]
 
     def wire_type(self, type_id: int) -> WireType:
         """The definition an encoder sends for a built type id."""

@@ -159,6 +159,18 @@ var All = []Case{
 	{"text_marshaler_top", `TextThing{S: "hi"} at top level: gob ignores MarshalText and sends the struct`, one(TextThing{S: "hi"})},
 	{"marshaler_fields_zero", "MarshalerHolder{} (zero marshaler fields)", one(MarshalerHolder{})},
 	{"time_field", "TimeHolder{When: 2023-11-14T22:13:20.123456789Z (time.Time is a GobEncoder), N: 1}", one(TimeHolder{When: FixedTime, N: 1})},
+	{"gob_encoder_ptr_top", "&GobThing at top level: defined under GobThing's id with CommonType {\"\", next id}", func() []interface{} {
+		g := NewGobThing(5, 6)
+		return []interface{}{&g}
+	}},
+	{"marshaler_ptr_fields", "PtrMarshalerHolder{*GobThing, *BinThing, *time.Time}: each pointer type takes an id of its own", func() []interface{} {
+		g, b, t := NewGobThing(7, 8), NewBinThing(0x0304), FixedTime
+		return []interface{}{PtrMarshalerHolder{G: &g, B: &b, When: &t}}
+	}},
+	{"gob_encoder_then_ptr", "GobThing, then &GobThing (no definition, but an id used up), then Point (one id later)", func() []interface{} {
+		g := NewGobThing(3, 4)
+		return []interface{}{NewGobThing(1, 2), &g, Point{1, 2}}
+	}},
 	{"no_exported_fields", "Hidden{a, b}: fields but none exported: encode error", func() []interface{} { return []interface{}{NewHidden()} }},
 	{"empty_struct", "struct{}{} (unnamed empty struct, net/rpc's error body)", one(struct{}{})},
 	{"named_empty_struct", "Empty{} (named empty struct)", one(Empty{})},

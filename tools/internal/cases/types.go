@@ -219,6 +219,15 @@ type TimeHolder struct {
 	N    int
 }
 
+// PtrMarshalerHolder has pointers to marshalers: gob gives each pointer type
+// of a marshaler a type id of its own (buildTypeInfo), which its definition
+// names with an empty name.
+type PtrMarshalerHolder struct {
+	G    *GobThing
+	B    *BinThing
+	When *time.Time
+}
+
 // Hidden has fields, but none exported: gob refuses to encode it.
 type Hidden struct {
 	a, b int
