@@ -2,6 +2,6 @@
 
 import sys
 
-from lambda_legacy.cli import main
+from lambda_legacy.cli import command
 
-sys.exit(main())
+sys.exit(command())
