@@ -9,7 +9,7 @@ an X-Ray trace header.
 from __future__ import annotations
 
 import json
-import secrets
+import os
 import time
 import uuid
 
@@ -26,6 +26,7 @@ __all__ = [
     "function_arn",
     "new_request_id",
     "new_trace_id",
+    "random_hex",
 ]
 
 #: What a function is called, where and by whom, when the caller does not say.
@@ -46,7 +47,13 @@ def new_trace_id(now: float | None = None) -> str:
     """An ``X-Amzn-Trace-Id`` value as Lambda passes it: ``Root=1-<8 hex epoch seconds>-<24 hex>;
     Parent=<16 hex>;Sampled=0`` (not sampled: there is no X-Ray daemon to send to)."""
     seconds = int(time.time() if now is None else now)
-    return f"Root=1-{seconds:08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=0"
+    return f"Root=1-{seconds:08x}-{random_hex(12)};Parent={random_hex(8)};Sampled=0"
+
+
+def random_hex(size: int) -> str:
+    """``size`` random bytes from the OS in hex: ``secrets.token_hex(size)``, without importing
+    ``secrets`` (with ``hashlib`` and OpenSSL's, about 4 ms of every ``invoke`` command here)."""
+    return os.urandom(size).hex()
 
 
 def function_arn(

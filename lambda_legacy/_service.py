@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 import os
-import secrets
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -52,6 +51,7 @@ from ._invocation import (
     Invocation,
     Response,
     function_arn,
+    random_hex,
 )
 from ._service_errors import FunctionError
 
@@ -172,7 +172,7 @@ class InvokeOutcome:
 
 
 def _log_stream_name(version: str, now: float) -> str:
-    return time.strftime("%Y/%m/%d", time.gmtime(now)) + f"/[{version}]{secrets.token_hex(16)}"
+    return time.strftime("%Y/%m/%d", time.gmtime(now)) + f"/[{version}]{random_hex(16)}"
 
 
 def function_environment(

@@ -234,3 +234,17 @@ def test_serving_imports_no_decimal_until_a_handler_does() -> None:
         "direct": '{"d":9.99}',
         "after": '{"d":0.1,"e":0.00001}',
     }
+
+
+def test_the_invoke_command_loads_neither_openssl_library() -> None:
+    """Random ids come from ``os.urandom``: ``secrets`` would load hashlib's OpenSSL (~4 ms)."""
+    seen = _run(
+        """
+        import json, sys
+        from lambda_legacy._deferred_imports import defer
+        defer()
+        import lambda_legacy._cmd_invoke
+        print(json.dumps({name: name in sys.modules for name in ("_ssl", "_hashlib", "secrets")}))
+        """
+    )
+    assert seen == {"_ssl": False, "_hashlib": False, "secrets": False}
