@@ -408,7 +408,7 @@ class Decoder:
     def _read_definition(self, r: Reader, type_id: int) -> WireType:
         """Parse a wireType (type.go) for ``type_id``."""
         self._check_new_id(type_id)
-        delta = r.read_uint()
+        delta = _delta(r)
         if not 1 <= delta <= len(_WIRE_VARIANTS):
             raise GobDecodeError(
                 f"gob: type definition {type_id} has bad wireType field delta {delta}"
@@ -423,6 +423,11 @@ class Decoder:
                 if count > r.remaining():
                     raise GobDecodeError(f"gob: struct definition {type_id} claims {count} fields")
                 for _ in range(count):
+                    if r.pos >= r.end:  # Go's decodeArrayHelper: no element at the end
+                        raise GobDecodeError(
+                            "gob: decoding array or slice: length exceeds input size "
+                            f"({count} elements) in definition {type_id}"
+                        )
                     fields.append(_read_field_type(r, name))
                 extra = _end_struct(r, "structType")
             wire = WireStruct(name, wid, tuple(fields))
@@ -447,7 +452,7 @@ class Decoder:
                     raise GobDecodeError(
                         f"gob: bad arrayType field {field} in definition {type_id}"
                     )
-                extra = r.read_uint()
+                extra = _delta(r)
             wire = WireArray(name, wid, elem, length)
         elif variant == "map":
             name, wid, extra = _read_common_then(r, 2)
@@ -461,7 +466,7 @@ class Decoder:
                     elem = r.read_int()
                 else:
                     raise GobDecodeError(f"gob: bad mapType field {field} in definition {type_id}")
-                extra = r.read_uint()
+                extra = _delta(r)
             wire = WireMap(name, wid, key, elem)
         else:
             name, wid, extra = _read_common_then(r, 0)
@@ -470,7 +475,7 @@ class Decoder:
             raise GobDecodeError(
                 f"gob: bad data: field numbers out of bounds in definition {type_id}"
             )
-        if r.read_uint() != 0:
+        if _delta(r) != 0:
             raise GobDecodeError(f"gob: wireType for {type_id} sets more than one kind")
         # The definition's own CommonType.Id may differ from the id it is sent under: Go sends a
         # pointer to a GobEncoder type (a *time.Time field) that way, and files it under the id
@@ -702,13 +707,13 @@ def _hashable(key: GobValue, cur: _Cursor) -> GobValue:
 
 def _read_common_then(r: Reader, max_extra: int) -> tuple[str, int, int]:
     """Read the CommonType field (always field 0) and return (name, id, next delta)."""
-    if r.read_uint() != 1:
+    if _delta(r) != 1:
         raise GobDecodeError("gob: type definition lacks its CommonType")
     name = ""
     type_id = 0
     field = -1
     while True:
-        delta = r.read_uint()
+        delta = _delta(r)
         if delta == 0:
             break
         field += delta
@@ -718,7 +723,7 @@ def _read_common_then(r: Reader, max_extra: int) -> tuple[str, int, int]:
             type_id = r.read_int()
         else:
             raise GobDecodeError(f"gob: bad CommonType field {field}")
-    extra = r.read_uint()
+    extra = _delta(r)
     if extra > max_extra:
         raise GobDecodeError(f"gob: bad data: field numbers out of bounds (delta {extra})")
     return name, type_id, extra
@@ -729,7 +734,7 @@ def _read_field_type(r: Reader, struct_name: str) -> WireField:
     type_id = 0
     field = -1
     while True:
-        delta = r.read_uint()
+        delta = _delta(r)
         if delta == 0:
             break
         field += delta
@@ -744,8 +749,15 @@ def _read_field_type(r: Reader, struct_name: str) -> WireField:
     return WireField(name, type_id)
 
 
+def _delta(r: Reader) -> int:
+    """The next field delta of a definition's struct. The message's end closes every struct still
+    open, as Go decodes a wireType with its struct decoder, which reads deltas only while bytes
+    are left: Go accepts a definition whose closing zeros are missing."""
+    return r.read_uint() if r.pos < r.end else 0
+
+
 def _end_struct(r: Reader, what: str) -> int:
-    delta = r.read_uint()
+    delta = _delta(r)
     if delta != 0:
         raise GobDecodeError(f"gob: bad data: field numbers out of bounds in {what}")
     return 0
