@@ -386,3 +386,62 @@ def test_start_saves_the_serving_classes_and_never_the_script_s(tmp_path: Path) 
     assert _start(other) == 3  # nothing served: what was learned is saved, and learning ends
     assert "runtime._entry" in _modules_in(other)
     assert "__main__" not in _modules_in(other) | _modules_in(path)  # where ScriptsOwn lives
+
+
+#: Run in a child before anything imports attrs: learn (first argument "learn") or install the
+#: file, import the serving modules, and report which modules' classes attrs still compiled.
+_ATTRS_OWN_CHILD = """
+import builtins, json, sys
+from pathlib import Path
+from lambda_legacy._attrs_bytecode import install, learn
+
+compiled = set()
+real_compile = builtins.compile
+def counting_compile(source, filename, mode, *args, **kwargs):
+    if str(filename).startswith("<attrs generated"):
+        compiled.add(str(filename).split()[-1].rstrip(">").rsplit(".", 1)[0])
+    return real_compile(source, filename, mode, *args, **kwargs)
+builtins.compile = counting_compile
+how, path, *modules = sys.argv[1:]
+save = learn(Path(path)) if how == "learn" else None
+if how == "install":
+    install(Path(path))
+for module in modules:
+    __import__(module)
+if save is not None:
+    save()
+make = sys.modules["attr._make"]
+print(json.dumps({
+    "compiled": sorted(compiled),
+    "loader": type(make.__loader__).__name__,
+    "spec_loader": type(make.__spec__.loader).__name__,
+    "finders": [type(finder).__name__ for finder in sys.meta_path],
+}))
+"""
+
+
+@pytest.mark.parametrize("how", ["learn", "install"])
+def test_attrs_own_classes_come_from_the_file_when_attrs_loads_after(
+    tmp_path: Path, how: str
+) -> None:
+    """The classes attrs makes as its package loads (validators, filters) are served too, but
+    for those ``attr._make`` makes while it runs, before anything can step in."""
+    path = tmp_path / "attrs-methods.marshal"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+    def child(step: str) -> dict[str, object]:
+        command = [sys.executable, "-c", _ATTRS_OWN_CHILD, step, str(path), *SERVING_MODULES]
+        out = subprocess.run(
+            command, env=env, capture_output=True, text=True, check=True, timeout=60
+        )
+        seen: dict[str, object] = json.loads(out.stdout)
+        return seen
+
+    child("learn")
+    seen = child(how)
+    assert seen["compiled"] == ["attr._make"]
+    # The module is left as the import system made it, and the finder is gone.
+    assert seen["loader"] == seen["spec_loader"] == "SourceFileLoader"
+    finders = seen["finders"]
+    assert isinstance(finders, list)
+    assert "_FindMakeThen" not in finders
