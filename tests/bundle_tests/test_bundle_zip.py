@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import marshal
 import stat
 import zipfile
 from pathlib import Path, PurePosixPath
+from types import CodeType
 
 import pytest
 from bundle_helpers import HANDLER, BuiltBundle, build
@@ -74,6 +76,41 @@ def test_contents(built_bundle: BuiltBundle) -> None:
     assert not any(n.endswith("/os.py") for n in names)  # the stdlib is bytecode only
     assert any(n.endswith("/os.pyc") for n in names)
     assert any(n.endswith("/libpthread.so.0") for n in names)  # loaded by name, see _libraries
+
+
+def _code_in(archive: zipfile.ZipFile, name: str) -> CodeType:
+    """The module code of the pyc ``name`` in the zip (a pyc's header is 16 bytes)."""
+    code = marshal.loads(archive.read(name)[16:])
+    assert isinstance(code, CodeType)
+    return code
+
+
+def _columns(code: CodeType) -> set[int | None]:
+    """Every column an instruction of ``code`` or a function inside it has."""
+    found = {column for _, _, column, end in code.co_positions() for column in (column, end)}
+    for constant in code.co_consts:
+        if isinstance(constant, CodeType):
+            found |= _columns(constant)
+    return found
+
+
+def test_sourceless_bytecode_has_no_columns_and_the_users_keeps_them(
+    built_bundle: BuiltBundle,
+) -> None:
+    """Columns only serve a traceback's ``^^^`` under a source line, and the runtime ships none;
+    the user's pycs sit beside their sources."""
+    with zipfile.ZipFile(built_bundle.zip_path) as archive:
+        names = archive.namelist()
+        runtime = [
+            next(n for n in names if n.endswith(suffix))
+            for suffix in ("/python3.11/os.pyc", "/site-packages/runtime/_server.pyc")
+        ]
+        for name in runtime:
+            code = _code_in(archive, name)
+            assert _columns(code) == {None}, name
+            assert {line for _, _, line in code.co_lines()} - {None}, name  # lines stay
+        users = next(n for n in names if n.startswith("__pycache__/fn."))
+        assert _columns(_code_in(archive, users)) - {None}
 
 
 def test_sizes_within_lambda_limits(built_bundle: BuiltBundle) -> None:
