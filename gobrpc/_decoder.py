@@ -174,6 +174,7 @@ class _Cursor:
         "messages_used",
         "new_types",
         "reader",
+        "sound",
         "value_size",
     )
 
@@ -184,6 +185,8 @@ class _Cursor:
         self.messages_used = 1
         self.value_size = reader.remaining()
         self.new_types: dict[int, WireType] = {}
+        #: Ids found sound whose graph rests on definitions that came inside this value.
+        self.sound: set[int] | None = None
         self.inline: list[TypeDefinition] = []
         #: The first value found out of its local width by a compiled reader (see readers).
         self.bind_error: GobDecodeError | None = None
@@ -241,6 +244,8 @@ class Decoder:
         #: compatible on the generic path (see ``structure``): a stream never redefines an id.
         self._readers: dict[tuple[GoType, int], Read] = {}
         self._checked: set[tuple[GoType, int]] = set()
+        #: Ids whose whole type graph is defined and sound (see ``_check_graph``).
+        self._sound: set[int] = set(BUILTIN_NAMES)
         self._definitions_pending = False
         # How many complete messages the value at the front needs at least: it was incomplete
         # with one fewer, and is not decoded again from its start until another one is there.
@@ -329,11 +334,13 @@ class Decoder:
             else:
                 folded = reader.read_uint()
             type_id = ~(folded >> 1) if folded & 1 else folded >> 1
+            if not 0 <= type_id < 1 << 31:
+                type_id = _int32(type_id)
             if type_id < 0:
-                wire = self._read_definition(reader, -type_id)
+                wire = self._read_definition(reader, _int32(-type_id))
                 if reader.remaining():
                     raise GobDecodeError(f"extra data in buffer after type definition {-type_id}")
-                self._store_types({-type_id: wire})
+                self._store_types({_int32(-type_id): wire})
         except GobDecodeError:
             self.frames.consume(1)
             self._definitions_pending = False
@@ -341,16 +348,18 @@ class Decoder:
         if type_id < 0:
             self.frames.consume(1)
             self._definitions_pending = True
-            return TypeDefinition(-type_id, wire, offset)
+            return TypeDefinition(_int32(-type_id), wire, offset)
         cursor = _Cursor(self, reader, offset)
         read = None
-        if into is not None:
-            read = self._readers.get((into, type_id))
-            if read is None:
-                read = compile_reader(self, into, type_id)
-                if read is not None:
-                    self._readers[into, type_id] = read
         try:
+            if type_id not in self._sound:
+                self._check_graph(cursor, type_id)
+            if into is not None:
+                read = self._readers.get((into, type_id))
+                if read is None:
+                    read = compile_reader(self, into, type_id)
+                    if read is not None:
+                        self._readers[into, type_id] = read
             if read is not None:
                 bound = read(cursor, 0)
             else:
@@ -369,6 +378,8 @@ class Decoder:
         # Like Go (DecodeValue resets its buffer), bytes left after the value are dropped.
         if cursor.new_types:
             self._store_types(cursor.new_types)
+            if cursor.sound:
+                self._sound |= cursor.sound
         self.frames.consume(cursor.messages_used)
         self._definitions_pending = False
         if read is not None:
@@ -428,14 +439,14 @@ class Decoder:
                             "gob: decoding array or slice: length exceeds input size "
                             f"({count} elements) in definition {type_id}"
                         )
-                    fields.append(_read_field_type(r, name))
+                    fields.append(_read_field_type(r))
                 extra = _end_struct(r, "structType")
             wire = WireStruct(name, wid, tuple(fields))
         elif variant == "slice":
             name, wid, extra = _read_common_then(r, 1)
             elem = 0
             if extra == 1:
-                elem = r.read_int()
+                elem = _read_id(r, "Elem")
                 extra = _end_struct(r, "sliceType")
             wire = WireSlice(name, wid, elem)
         elif variant == "array":
@@ -445,7 +456,7 @@ class Decoder:
             while extra:
                 field += extra
                 if field == 1:
-                    elem = r.read_int()
+                    elem = _read_id(r, "Elem")
                 elif field == 2:
                     length = r.read_int()
                 else:
@@ -461,9 +472,9 @@ class Decoder:
             while extra:
                 field += extra
                 if field == 1:
-                    key = r.read_int()
+                    key = _read_id(r, "Key")
                 elif field == 2:
-                    elem = r.read_int()
+                    elem = _read_id(r, "Elem")
                 else:
                     raise GobDecodeError(f"gob: bad mapType field {field} in definition {type_id}")
                 extra = _delta(r)
@@ -592,6 +603,49 @@ class Decoder:
                 todo.append(wire.elem)
         return False
 
+    def _check_graph(self, cur: _Cursor, type_id: int) -> None:
+        """Refuse a value whose type reaches an undefined id, or a struct field with no name,
+        before reading any of it. Go compiles a value's whole decoder first (compileDec,
+        decIgnoreOpFor), so such a stream fails even where the value's bytes never reach the bad
+        part. Each id found sound is remembered, so a warm stream only looks it up; an id whose
+        graph rests on definitions that came inside this value only once the value is kept."""
+        sound = cur.sound or ()
+        if type_id in sound:
+            return
+        seen: set[int] = set()
+        todo = [type_id]
+        pending = False
+        while todo:
+            current = todo.pop()
+            if current in seen or current in self._sound or current in sound:
+                continue
+            seen.add(current)
+            wire = self.types.get(current)
+            if wire is None:
+                wire = cur.new_types.get(current)
+                pending = True
+            if wire is None:
+                if current == type_id:
+                    raise GobDecodeError(
+                        f"gob: unknown type id or corrupted data: {type_id} {cur.where()}"
+                    )
+                raise GobDecodeError(f"gob: bad data: undefined type (id {current}) {cur.where()}")
+            if isinstance(wire, WireStruct):
+                for f in wire.fields:
+                    if not f.name:
+                        raise GobDecodeError(
+                            f"gob: empty name for remote field of type {wire.name} {cur.where()}"
+                        )
+                    todo.append(f.id)
+            elif isinstance(wire, WireMap):
+                todo += (wire.key, wire.elem)
+            elif not isinstance(wire, WireMarshaler):
+                todo.append(wire.elem)
+        if pending:
+            cur.sound = seen.union(sound)
+        else:
+            self._sound |= seen
+
     def _struct(self, cur: _Cursor, wire: WireStruct, depth: int) -> GobStruct:
         fields = wire.fields
         shape = self._shapes.get(wire)
@@ -648,6 +702,8 @@ class Decoder:
                 f"gob: value nests deeper than {self.limits.max_nesting} {cur.where()}"
             )
         concrete = self._interface_type_sequence(cur)
+        if concrete not in self._sound:
+            self._check_graph(cur, concrete)
         cur.reader.read_uint()  # the value's byte count, which Go reads and ignores
         wire = cur.lookup(concrete)
         if isinstance(wire, WireStruct):
@@ -669,7 +725,7 @@ class Decoder:
         while True:
             if not cur.reader.remaining():
                 cur.next_message()
-            type_id = cur.reader.read_int()
+            type_id = _int32(cur.reader.read_int())
             if type_id >= 0:
                 return type_id
             offset = cur.message_offset + cur.reader.pos
@@ -720,7 +776,7 @@ def _read_common_then(r: Reader, max_extra: int) -> tuple[str, int, int]:
         if field == 0:
             name = r.read_string()
         elif field == 1:
-            type_id = r.read_int()
+            type_id = _read_id(r, "Id")
         else:
             raise GobDecodeError(f"gob: bad CommonType field {field}")
     extra = _delta(r)
@@ -729,7 +785,8 @@ def _read_common_then(r: Reader, max_extra: int) -> tuple[str, int, int]:
     return name, type_id, extra
 
 
-def _read_field_type(r: Reader, struct_name: str) -> WireField:
+def _read_field_type(r: Reader) -> WireField:
+    """A fieldType. An empty name is refused only if a value uses the struct, as in Go."""
     name = ""
     type_id = 0
     field = -1
@@ -741,12 +798,24 @@ def _read_field_type(r: Reader, struct_name: str) -> WireField:
         if field == 0:
             name = r.read_string()
         elif field == 1:
-            type_id = r.read_int()
+            type_id = _read_id(r, "Id")
         else:
             raise GobDecodeError(f"gob: bad fieldType field {field}")
-    if not name:
-        raise GobDecodeError(f"gob: empty name for remote field of type {struct_name}")
     return WireField(name, type_id)
+
+
+def _read_id(r: Reader, field: str) -> int:
+    """A typeId field of a definition: Go's typeId is an int32, and its decoder refuses a wider
+    value with this text (decInt32's overflow error)."""
+    type_id = r.read_int()
+    if not -(1 << 31) <= type_id < 1 << 31:
+        raise GobDecodeError(f'value for "{field}" out of range')
+    return type_id
+
+
+def _int32(type_id: int) -> int:
+    """A type id as Go holds it: ``typeId(dec.nextInt())`` keeps the low 32 bits, signed."""
+    return (type_id + (1 << 31)) % (1 << 32) - (1 << 31)
 
 
 def _delta(r: Reader) -> int:

@@ -351,7 +351,44 @@ CORPUS: dict[str, Bad] = {
         slice_def(64, 99) + value(64, u(1) + b"\x02"),
         GobDecodeError,
         None,
-        ours="gob: unknown type id or corrupted data: 99",
+        ours="gob: bad data: undefined type (id 99)",
+    ),
+    # Go compiles a value's whole decoder before reading it: an undefined id anywhere in the
+    # value's type graph fails, even where the value's bytes never reach it.
+    "struct field of an undefined type, the field not sent": Bad(
+        struct_def(64, "P", [("A", 2), ("B", 99)]) + value(64, b"\x01\x02\x00", singleton=False),
+        GobDecodeError,
+        "gob: bad data: undefined type <nil>",
+        "point",
+        ours="gob: bad data: undefined type (id 99)",
+    ),
+    "empty slice of an undefined element type": Bad(
+        slice_def(64, 99) + value(64, u(0)),
+        GobDecodeError,
+        None,
+        ours="gob: bad data: undefined type (id 99)",
+    ),
+    "interface holding a type defined inside the value, with an undefined field type": Bad(
+        struct_def(64, "I", [("V", INTERFACE)])
+        + msg(i(64) + b"\x01" + s("T"))
+        + struct_def(65, "T", [("A", 2), ("B", 99)])
+        + msg(i(65) + u(4) + b"\x01\x02\x00" + b"\x00"),
+        GobDecodeError,
+        None,  # Go's typed path, which ours follows; its ignore path skips the value unchecked
+        ours="gob: bad data: undefined type (id 99)",
+    ),
+    "empty field name in a struct a value uses": Bad(
+        struct_def(64, "Q", [("", 2), ("Y", 2)]) + value(64, b"\x02\x04\x00", singleton=False),
+        GobDecodeError,
+        "gob: empty name for remote field of type Q",
+        "point",
+    ),
+    "a field's type id over int32, in a field the value does not send": Bad(
+        struct_def(64, "P", [("A", 2), ("B", 1 << 40)])
+        + value(64, b"\x01\x02\x00", singleton=False),
+        GobDecodeError,
+        'value for "Id" out of range',
+        "point",
     ),
     "field number out of bounds": Bad(
         POINT_DEF + value(64, b"\x05\x02\x00", singleton=False),
@@ -716,3 +753,71 @@ def test_open_definitions_decode_split_anywhere(data: st.DataObject) -> None:
         decoder.receive_data(chunk)
         got += drain(decoder)
     assert got == want
+
+
+def _values_three_ways(data: bytes) -> list[list[object]]:
+    """The decoded values, fed whole, byte at a time, and at one random split each run."""
+    cut = random.randrange(1, len(data))
+    ways = [[data], [data[k : k + 1] for k in range(len(data))], [data[:cut], data[cut:]]]
+    results: list[list[object]] = []
+    for chunks in ways:
+        decoder = Decoder()
+        items = []
+        for chunk in chunks:
+            decoder.receive_data(chunk)
+            items += drain(decoder)
+        decoder.check_eof()
+        results.append([x.value for x in items if isinstance(x, DecodedValue)])
+    return results
+
+
+def test_an_unused_definition_may_have_an_empty_field_name() -> None:
+    # Go checks field names when it compiles a decoder for a value (compileDec), not on arrival.
+    data = struct_def(65, "Q", [("", 2)]) + POINT_DEF + POINT_VALUE
+    want = [GobStruct.of("Point", {"X": 22, "Y": 33})]
+    assert _values_three_ways(data) == [want] * 3
+
+
+def test_a_message_type_id_keeps_its_low_32_bits() -> None:
+    # Go's typeId(dec.nextInt()) is an int32: -(2^32 + 65) defines 65, 2^32 + 65 is a value of 65,
+    # and 2^32 + 64 names 64, which is not defined.
+    good = msg(i(-((1 << 32) + 65)) + POINT_DEF[2:]) + msg(
+        i((1 << 32) + 65) + b"\x01" + i(22) + b"\x01" + i(33) + b"\x00"
+    )
+    assert _values_three_ways(good) == [[GobStruct.of("Point", {"X": 22, "Y": 33})]] * 3
+    outcome = decode_measured(good + msg(i((1 << 32) + 64) + b"\x00" + i(1)))
+    assert outcome.items == 2
+    assert "unknown type id or corrupted data: 64 " in str(outcome.error)
+
+
+@given(data=st.data())
+def test_graph_checks_split_anywhere(data: st.DataObject) -> None:
+    stream = data.draw(st.sampled_from([bad.data for bad in CORPUS.values() if len(bad.data) < 99]))
+    whole = decode_measured(stream)
+    decoder = Decoder()
+    error = None
+    try:
+        for chunk in data.draw(split_points(stream)):
+            decoder.receive_data(chunk)
+            drain(decoder)
+    except RemoteProtocolError as exc:
+        error = exc
+    assert str(error) == str(whole.error)
+
+
+def test_a_warm_stream_checks_a_type_graph_once() -> None:
+    decoder = Decoder()
+    decoder.receive_data(POINT_DEF + POINT_VALUE)
+    drain(decoder)
+    calls = 0
+    original = decoder._check_graph
+
+    def counting(*args: object) -> None:
+        nonlocal calls
+        calls += 1
+        original(*args)  # type: ignore[arg-type]
+
+    decoder._check_graph = counting  # type: ignore[method-assign,assignment]
+    decoder.receive_data(POINT_VALUE * 3)
+    assert len(drain(decoder)) == 3
+    assert calls == 0
