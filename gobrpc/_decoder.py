@@ -3,7 +3,8 @@
 Theory of operation (doc.go, "Types and Values" and "Encoding Details"). A stream is a sequence of
 messages. A message is either ``int(-id) wireType`` (a definition) or ``int(id) value``. Definitions
 arrive before the first value that needs them, outer type first, so they may refer forward; they are
-stored as received and resolved when a value uses them. A value whose type is not a struct is a
+stored as received, and the first value of a type has its whole type graph checked before any of
+it is read, as Go compiles its decoder for the type first. A value whose type is not a struct is a
 "singleton": a zero field delta, then the value. A value normally fills one message, but an
 interface field can carry the concrete type's definitions in the middle of the value, and the value
 then goes on in the next message: the decoder reads on into following messages exactly where Go's
