@@ -1,19 +1,24 @@
 """Our go1.x client next to Go's net/rpc client, against one aws-lambda-go server, in one run.
 
-    python3 -m benchmarks.client [--quick] [--rounds N]
+    python3 -m benchmarks.client [--quick] [--rotations N]
 
-Starts ``gopeer function --handler echo`` (aws-lambda-go v1.54.0 in RPC mode) once, then, round by
-round and alternating, times sequential invokes from
+Starts ``gopeer function --handler echo`` (aws-lambda-go v1.54.0 in RPC mode) once, then times
+sequential invokes from
 
-- Go: ``gopeer client --latency`` (net/rpc's ``Client.Call``, one connection);
+- Go: ``gopeer client --latency --samples`` (net/rpc's ``Client.Call``);
 - ours, trio: ``runtime._client.FunctionClient.invoke``, the client behind ``lambda-legacy invoke``;
 - ours, blocking: ``lambda_legacy._sync_client.BlockingFunctionClient.invoke`` (``connect_sync``).
 
-Each call is timed from just before the call to its return, the request built beforehand, after
-unmeasured warm-up calls; the payload is the JSON object ``{"data":"aaa..."}`` of exactly 100
-bytes or 1 MiB, and every reply is checked to be the request's payload. Printed: p50 and p99 in
-microseconds (median over the rounds), the ratio ours/Go, whether each is within the goal, and
-the spread of the per-round p50s. Goal (issue 4): p50 and p99 within 1.5x of Go's client.
+The clients take turns in short batches, one batch each per *rotation*, in the orders of a
+Williams design (``benchmarks._interleave``), so that the machine's drift, which lasts seconds
+here, lands on all three alike instead of on whichever held the server at the time. Each batch
+is a new connection with unmeasured warm-up calls first (the first call carries the gob type
+definitions). Each call is timed from just before the call to its return, the request built
+beforehand; the payload is the JSON object ``{"data":"aaa..."}`` of exactly 100 bytes or 1 MiB,
+and every reply is checked to be the request's payload. Printed: p50 and p99 in microseconds over
+all of a client's measured calls, the ratio ours/Go, whether each is within the goal, and the
+spread of the p50s of five consecutive time slices of the run. Goal (issue 4): p50 and p99
+within 1.5x of Go's client.
 
 Then ``lambda-legacy invoke`` end to end for one event (``python3 -m lambda_legacy invoke --events
 FILE -- gopeer function --handler echo``, one line in FILE, so that Lambda's REPORT line gives the
@@ -42,15 +47,15 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 
-import attrs
 import trio
 
 from lambda_legacy._sync_client import BlockingFunctionClient, dial_blocking
 from runtime._client import connect_function
 from runtime._messages import InvokeRequest, InvokeRequest_Timestamp
 
-from ._peers import GOPEER, ROOT, build_go, free_port, payload_of, python_environment
-from ._report import format_table, percentile, spread
+from ._interleave import Series, rotation_orders, slice_bounds
+from ._peers import GOPEER, ROOT, build_go, free_port, latency, payload_of, python_environment
+from ._report import format_table, spread
 
 __all__ = ["main"]
 
@@ -58,19 +63,16 @@ __all__ = ["main"]
 SIZES = (100, 1 << 20)
 #: Goal: our p50 and p99 within this factor of Go's.
 GOAL_RATIO = 1.5
-#: Sequential invokes per round, and unmeasured ones before them, by payload size.
-COUNTS = {100: (2000, 200), 1 << 20: (100, 10)}
-QUICK_COUNTS = {100: (300, 30), 1 << 20: (20, 3)}
+#: Sequential invokes per batch, and unmeasured ones before them, by payload size.
+COUNTS = {100: (500, 50), 1 << 20: (5, 2)}
+QUICK_COUNTS = {100: (150, 15), 1 << 20: (5, 2)}
+#: Batches each client makes at each size (as many as before rotations: 10,000 and 100 calls).
+ROTATIONS = 20
+QUICK_ROTATIONS = 4
+#: The time slices whose p50s give the spread.
+SLICES = 5
 #: How long any one client may take to connect (the function is already running).
 CONNECT_TIMEOUT = 10.0
-
-
-@attrs.frozen
-class Round:
-    """One round of one client at one size: percentiles in microseconds."""
-
-    p50: float
-    p99: float
 
 
 def requests(payload: bytes, total: int) -> list[InvokeRequest]:
@@ -85,27 +87,16 @@ def requests(payload: bytes, total: int) -> list[InvokeRequest]:
     ]
 
 
-def summarise(samples_ns: Sequence[int]) -> Round:
-    micros = [s / 1000 for s in samples_ns]
-    return Round(p50=percentile(micros, 0.5), p99=percentile(micros, 0.99))
-
-
-def run_go(port: int, size: int, count: int, warmup: int) -> Round:
-    out = subprocess.run(
-        [
-            *(str(GOPEER), "client", "--port", str(port), "--latency"),
-            *("--count", str(count), "--warmup", str(warmup), "--payload-bytes", str(size)),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    report = json.loads(out.stdout)
+def run_go(port: int, size: int, count: int, warmup: int) -> list[float]:
+    """One ``gopeer client`` run on a new connection: each measured call's time in us."""
+    report = latency(port, size, count, warmup, samples=True)
     assert report["errors"] == 0, report
-    return Round(p50=report["p50_us"], p99=report["p99_us"])
+    samples: list[float] = report["samples_us"]
+    assert len(samples) == count, report
+    return samples
 
 
-def run_trio(port: int, size: int, count: int, warmup: int) -> Round:
+def run_trio(port: int, size: int, count: int, warmup: int) -> list[float]:
     payload = payload_of(size)
     todo = requests(payload, warmup + count)
 
@@ -122,10 +113,10 @@ def run_trio(port: int, size: int, count: int, warmup: int) -> Round:
                     samples.append(elapsed)
         return samples
 
-    return summarise(trio.run(timed))
+    return [ns / 1000 for ns in trio.run(timed)]
 
 
-def run_blocking(port: int, size: int, count: int, warmup: int) -> Round:
+def run_blocking(port: int, size: int, count: int, warmup: int) -> list[float]:
     payload = payload_of(size)
     todo = requests(payload, warmup + count)
     deadline = time.monotonic() + CONNECT_TIMEOUT
@@ -143,10 +134,10 @@ def run_blocking(port: int, size: int, count: int, warmup: int) -> Round:
                 samples.append(elapsed)
     finally:
         client.close()
-    return summarise(samples)
+    return [ns / 1000 for ns in samples]
 
 
-Runner = Callable[[int, int, int, int], Round]
+Runner = Callable[[int, int, int, int], list[float]]
 CLIENTS: tuple[tuple[str, Runner], ...] = (
     ("Go net/rpc", run_go),
     ("ours, trio", run_trio),
@@ -154,16 +145,15 @@ CLIENTS: tuple[tuple[str, Runner], ...] = (
 )
 
 
-def latency_table(results: dict[tuple[str, int], list[Round]]) -> str:
+def latency_table(results: dict[tuple[str, int], Series], rotations: int) -> str:
+    slices = slice_bounds(rotations, SLICES)
     rows: list[list[object]] = []
     for size in SIZES:
         go = results[("Go net/rpc", size)]
-        go_p50 = statistics.median(r.p50 for r in go)
-        go_p99 = statistics.median(r.p99 for r in go)
+        go_p50, go_p99 = go.p50_us(), go.p99_us()
         for name, _ in CLIENTS:
-            rounds = results[(name, size)]
-            p50 = statistics.median(r.p50 for r in rounds)
-            p99 = statistics.median(r.p99 for r in rounds)
+            series = results[(name, size)]
+            p50, p99 = series.p50_us(), series.p99_us()
             ratio = "" if name == "Go net/rpc" else f"{p50 / go_p50:.2f}x / {p99 / go_p99:.2f}x"
             met = "" if name == "Go net/rpc" else f"{_met(p50, go_p50)} / {_met(p99, go_p99)}"
             rows.append(
@@ -174,7 +164,7 @@ def latency_table(results: dict[tuple[str, int], list[Round]]) -> str:
                     f"{p99:,.1f}",
                     ratio,
                     met,
-                    spread([r.p50 for r in rounds]),
+                    spread(series.slice_p50s(slices)),
                 ]
             )
     header = ["event", "client", "p50 µs", "p99 µs", "p50 / p99 vs Go", "≤ 1.5x?", "spread"]
@@ -262,11 +252,15 @@ def end_to_end_table(e2e: list[tuple[float, float, float]], go_cold: list[float]
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the benchmark and print the tables."""
     parser = argparse.ArgumentParser(prog="python3 -m benchmarks.client", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="2 short rounds: a smoke run")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds, the clients alternating")
+    parser.add_argument("--quick", action="store_true", help="4 short rotations: a smoke run")
+    parser.add_argument(
+        "--rotations", type=int, default=ROTATIONS, help="batches per client and event size"
+    )
     parser.add_argument("--runs", type=int, default=10, help="end-to-end commands to time")
     args = parser.parse_args(argv)
-    rounds, counts, runs = (2, QUICK_COUNTS, 3) if args.quick else (args.rounds, COUNTS, args.runs)
+    rotations, counts, runs = (
+        (QUICK_ROTATIONS, QUICK_COUNTS, 3) if args.quick else (args.rotations, COUNTS, args.runs)
+    )
 
     build_go()
     load_before = os.getloadavg()
@@ -275,13 +269,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         [str(GOPEER), "function", "--handler", "echo"],
         env={**os.environ, "_LAMBDA_SERVER_PORT": str(port)},
     )
-    results: dict[tuple[str, int], list[Round]] = {}
+    results = {(name, size): Series() for name, _ in CLIENTS for size in SIZES}
+    orders = rotation_orders(len(CLIENTS))
     try:
-        for _ in range(rounds):
+        for rotation in range(rotations):
             for size in SIZES:
                 count, warmup = counts[size]
-                for name, runner in CLIENTS:
-                    results.setdefault((name, size), []).append(runner(port, size, count, warmup))
+                for index in orders[rotation % len(orders)]:
+                    name, runner = CLIENTS[index]
+                    results[(name, size)].add(rotation, runner(port, size, count, warmup))
     finally:
         server.kill()
         server.wait()
@@ -294,11 +290,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(
         f"{go_version}; {platform.python_implementation()} {platform.python_version()}, "
         f"trio {trio.__version__}; {os.cpu_count()} CPUs, load {load_before[0]:.2f} before, "
-        f"{load_after[0]:.2f} after; {rounds} rounds, clients alternating; invokes per round "
+        f"{load_after[0]:.2f} after; {rotations} rotations, one batch per client each, "
+        "in Williams orders; invokes per batch "
         + ", ".join(f"{_size(s)}: {c[0]} (+{c[1]} warm-up)" for s, c in counts.items())
         + "\n"
     )
-    print(latency_table(results))
+    print(latency_table(results, rotations))
     print()
     print(f"{runs} runs each:\n")
     print(end_to_end_table(e2e, go_cold))
