@@ -763,9 +763,13 @@ def _hashable(key: GobValue, cur: _Cursor) -> GobValue:
 
 
 def _read_common_then(r: Reader, max_extra: int) -> tuple[str, int, int]:
-    """Read the CommonType field (always field 0) and return (name, id, next delta)."""
-    if _delta(r) != 1:
-        raise GobDecodeError("gob: type definition lacks its CommonType")
+    """Read the CommonType field (always field 0) and return (name, id, next delta). Go's struct
+    decoder lets it be left out, as zero: a name of "" and id 0 (Go never reads that id)."""
+    delta = _delta(r)
+    if delta != 1:
+        if delta - 1 > max_extra:
+            raise GobDecodeError(f"gob: bad data: field numbers out of bounds (delta {delta})")
+        return "", 0, max(delta - 1, 0)
     name = ""
     type_id = 0
     field = -1

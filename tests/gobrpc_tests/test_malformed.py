@@ -821,3 +821,23 @@ def test_a_warm_stream_checks_a_type_graph_once() -> None:
     decoder.receive_data(POINT_VALUE * 3)
     assert len(drain(decoder)) == 3
     assert calls == 0
+
+
+_X_FIELD = u(1) + b"\x01" + s("X") + b"\x01" + i(2)
+NO_COMMON_TYPE = {  # wireType variant, its fields after CommonType, and a value of it
+    "struct": (3, b"\x02" + _X_FIELD, b"\x01" + i(5) + b"\x00"),
+    "empty struct": (3, b"\x00", b"\x00"),
+    "slice": (2, b"\x02" + i(2), b"\x00" + u(1) + i(7)),
+    "map": (4, b"\x02" + i(2) + b"\x01" + i(6), b"\x00" + u(1) + i(3) + s("x")),
+    "marshaler": (5, b"\x00", b"\x00" + s("z")),
+}
+
+
+@pytest.mark.parametrize("case", NO_COMMON_TYPE.values(), ids=NO_COMMON_TYPE.keys())
+def test_a_definition_may_leave_out_its_common_type(case: tuple[int, bytes, bytes]) -> None:
+    # Go's struct decoder lets any field be left out: CommonType then is {Name: "", Id: 0}.
+    variant, fields, body = case
+    data = msg(i(-64) + bytes([variant]) + fields) + msg(i(64) + body)
+    ways = _values_three_ways(data)
+    assert len(ways[0]) == 1
+    assert ways == [ways[0]] * 3
