@@ -17,12 +17,19 @@ TOOLS = Path(__file__).resolve().parent.parent / "tools"
 GOPEER = TOOLS / "bin" / "gopeer"
 
 
+#: Whether this test process has built gopeer yet.
+_BUILT: list[bool] = []
+
+
 def gopeer() -> Path:
-    """Path to the gopeer binary; skips the calling test when Go is not available."""
+    """Path to the gopeer binary, built from the current sources once per test process (``go
+    build`` redoes nothing when they have not changed: a binary left from older sources would
+    lack new cases); skips the calling test when Go is not available."""
     if shutil.which("go") is None:
         pytest.skip("go toolchain not on PATH: live interop not run")
-    if not GOPEER.exists():
+    if not _BUILT:
         subprocess.run(["go", "build", "-o", "bin/", "./gopeer"], cwd=TOOLS, check=True)
+        _BUILT.append(True)
     return GOPEER
 
 
