@@ -133,9 +133,14 @@ class _FindMakeThen:
             return None
         with contextlib.suppress(ValueError):
             sys.meta_path.remove(self)
-        spec: Any = importlib.util.find_spec(name)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _ThenLoader(spec.loader, self.then)
+        spec: Any = None
+        for finder in list(sys.meta_path):  # as the import system asks them, with its path
+            find = getattr(finder, "find_spec", None)
+            if find is not None and (spec := find(name, path, target)) is not None:
+                break
+        loader = getattr(spec, "loader", None)
+        if hasattr(loader, "exec_module") and hasattr(loader, "create_module"):
+            spec.loader = _ThenLoader(loader, self.then)
         return spec
 
 
@@ -256,9 +261,10 @@ def install(path: Path) -> int:
     interpreter or ``-O`` level, or attrs is not the shape this module knows.
     """
     table = _load(path)
+    entries = len(table) if table else 0  # before attrs' own classes take theirs out of it
     if not table or _wrap(table, learning=False) is None:
         return 0
-    return len(table)
+    return entries
 
 
 def record(modules: Iterable[str]) -> bytes:

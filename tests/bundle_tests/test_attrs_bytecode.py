@@ -8,6 +8,7 @@ is, constant for constant and line for line, what compiling its script there giv
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import marshal
@@ -23,8 +24,10 @@ from hypothesis import strategies as st
 
 import lambda_legacy
 from lambda_legacy._attrs_bytecode import (
+    _FindMakeThen,
     _header,
     _load,
+    _ThenLoader,
     _unsalted,
     install,
     learn,
@@ -445,3 +448,20 @@ def test_attrs_own_classes_come_from_the_file_when_attrs_loads_after(
     finders = seen["finders"]
     assert isinstance(finders, list)
     assert "_FindMakeThen" not in finders
+
+
+def test_the_finder_asks_the_other_finders_with_the_import_systems_path(tmp_path: Path) -> None:
+    """It must not import ``attr`` again from inside the import system (a thread importing attrs
+    at the same time would wait on it forever), nor find attrs anywhere but where it is asked."""
+    (tmp_path / "_make.py").write_text("", encoding="utf-8")
+    finder = _FindMakeThen(lambda module: None)
+    sys.meta_path.insert(0, finder)
+    try:
+        spec = finder.find_spec("attr._make", [str(tmp_path)], None)
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(finder)
+    assert spec is not None
+    assert spec.origin == str(tmp_path / "_make.py")
+    assert isinstance(spec.loader, _ThenLoader)
+    assert finder not in sys.meta_path  # used once
