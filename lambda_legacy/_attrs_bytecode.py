@@ -32,6 +32,7 @@ or reshapes that function, :func:`install` leaves attrs alone.
 """
 
 from __future__ import annotations
+import __future__
 
 import contextlib
 import importlib
@@ -86,9 +87,14 @@ def _resalted_constant(constant: object, old: int, new: int) -> object:
     return constant
 
 
+#: This file format's version, in the header: 2 since learned code carries attrs' future flags
+#: (files from before then are learned again).
+_FORMAT = 2
+
+
 def _header() -> bytes:
     """What must match for stored code to be what this interpreter would compile."""
-    return importlib.util.MAGIC_NUMBER + bytes([sys.flags.optimize])
+    return importlib.util.MAGIC_NUMBER + bytes([sys.flags.optimize, _FORMAT])
 
 
 #: attrs' module with the compile step; the rest of the ``attr`` package makes its own classes
@@ -170,6 +176,17 @@ def _with_compile_step(then: Callable[[Any, Any], None]) -> None:
             sys.meta_path.remove(finder)
 
 
+def _future_flags(module: Any) -> int:
+    """The ``from __future__`` flags ``module`` was compiled with (a ``compile`` called from its
+    code inherits them)."""
+    flags = 0
+    for name in __future__.all_feature_names:
+        feature = getattr(__future__, name)
+        if vars(module).get(name) is feature:
+            flags |= feature.compiler_flag
+    return flags
+
+
 class _CompileStep:
     """attrs' compile-and-eval step, taking code from ``table`` where a script has an entry.
 
@@ -177,10 +194,12 @@ class _CompileStep:
     in :attr:`kept`; otherwise attrs' own step compiles it.
     """
 
-    def __init__(self, table: _Table, original: Any, *, learning: bool) -> None:
+    def __init__(self, table: _Table, original: Any, *, learning: bool, flags: int = 0) -> None:
         self.table = table
         self.original = original
         self.learning = learning
+        #: The ``from __future__`` flags of attrs' module, which its own ``compile`` inherits.
+        self.flags = flags
         self.kept: _Table = {}
         self.learned = 0
         #: Every filename attrs compiled for, used or learned: a class this process made.
@@ -205,9 +224,8 @@ class _CompileStep:
             if salt is not None and recorded_salt is not None and salt != recorded_salt:
                 code = resalted(code, recorded_salt, salt)
         elif self.learning:
-            # Not inheriting this module's ``from __future__ import annotations``, as attrs' own
-            # compile does not (the annotations of ``__init__`` would turn into strings).
-            code = compile(script, filename, "exec", dont_inherit=True)
+            # With attrs' module's future flags, not this module's: the code attrs compiles.
+            code = compile(script, filename, "exec", flags=self.flags, dont_inherit=True)
             self.kept[key] = (code, salt)
             self.learned += 1
         else:
@@ -246,7 +264,7 @@ def _wrap(table: _Table, *, learning: bool) -> _CompileStep | None:
     steps: list[_CompileStep] = []
 
     def put_in_place(make: Any, original: Any) -> None:
-        step = _CompileStep(table, original, learning=learning)
+        step = _CompileStep(table, original, learning=learning, flags=_future_flags(make))
         make._compile_and_eval = step
         steps.append(step)
 
