@@ -286,28 +286,38 @@ async def _invoke_all(
 
 
 async def _write_stdout(data: bytes) -> None:
-    await _write_out(sys.stdout, data, b"\n")
+    await _write_out((sys.stdout, (data, b"\n")))
 
 
-async def _log(line: str) -> None:
-    # One write: the function's own output shares stderr, and must not land inside the line.
-    await _write_out(sys.stderr, line.encode("utf-8", "backslashreplace") + b"\n")
+async def _log(*lines: str) -> None:
+    await _write_out((sys.stderr, (_log_text(*lines),)))
 
 
-async def _write_out(stream: TextIO, *pieces: bytes) -> None:
-    """Write ``pieces`` in turn to ``stream``'s descriptor from a worker thread (stdout is ours
-    alone: a payload and its newline go without copying the payload to join them). A reader that
-    stops reading (a full pipe) then blocks that thread, not trio's: a stop signal still ends the
-    command, and the write is abandoned."""
-    stream.flush()  # what print() left in its buffer goes first
-    await trio.to_thread.run_sync(_write_all, stream.fileno(), pieces, abandon_on_cancel=True)
+def _log_text(*lines: str) -> bytes:
+    """``lines`` as stderr gets them: written at once, as the function's own output shares stderr
+    and must not land inside a line."""
+    return "".join(f"{line}\n" for line in lines).encode("utf-8", "backslashreplace")
 
 
-def _write_all(fd: int, pieces: tuple[bytes, ...]) -> None:
-    for piece in pieces:
-        view = memoryview(piece)
-        while view:
-            view = view[os.write(fd, view) :]
+async def _write_out(*writes: tuple[TextIO, tuple[bytes, ...]]) -> None:
+    """Write each stream's pieces, in turn, to its descriptor, all from one trip to a worker
+    thread (a trip costs a thread wake-up each way, a few hundred microseconds here: an event's
+    lines after its invoke and its payload take one). stdout is ours alone: a payload and its
+    newline go without copying the payload to join them. A reader that stops reading (a full
+    pipe) then blocks that thread, not trio's: a stop signal still ends the command, and the
+    write is abandoned."""
+    for stream, _ in writes:
+        stream.flush()  # what print() left in its buffer goes first
+    targets = tuple((stream.fileno(), pieces) for stream, pieces in writes)
+    await trio.to_thread.run_sync(_write_all, targets, abandon_on_cancel=True)
+
+
+def _write_all(targets: tuple[tuple[int, tuple[bytes, ...]], ...]) -> None:
+    for fd, pieces in targets:
+        for piece in pieces:
+            view = memoryview(piece)
+            while view:
+                view = view[os.write(fd, view) :]
 
 
 def _refusal(invocation: Invocation) -> InvokeOutcome | None:
@@ -349,9 +359,8 @@ async def _invoke_one(service: FunctionService, invocation: Invocation) -> int:
     if outcome.error is None:
         await _write_stdout(outcome.payload or b"")
         return 0
-    if outcome.detail:
-        await _log(f"{_PROG}: {outcome.detail}")
-    await _log(outcome.error.to_json())
+    detail = [f"{_PROG}: {outcome.detail}"] if outcome.detail else []
+    await _log(*detail, outcome.error.to_json())
     return 1
 
 
@@ -359,22 +368,21 @@ async def _invoke_logged(service: FunctionService, invocation: Invocation) -> bo
     refused = _refusal(invocation)
     if refused is not None:  # no function saw it: no START, END or REPORT line
         assert refused.error is not None
-        await _log(f"{_PROG}: {refused.detail}")
-        await _write_stdout(refused.error.to_json().encode())
+        answer = refused.error.to_json().encode()
+        await _write_out(
+            (sys.stderr, (_log_text(f"{_PROG}: {refused.detail}"),)), (sys.stdout, (answer, b"\n"))
+        )
         return False
     await _log(f"START RequestId: {invocation.request_id} Version: {service.configuration.version}")
     outcome = await service.invoke(invocation)
-    if outcome.detail:
-        await _log(f"{_PROG}: {outcome.detail}")
-    await _log(f"END RequestId: {outcome.request_id}")
-    await _log(report_line(outcome, service.configuration))
+    lines = [f"{_PROG}: {outcome.detail}"] if outcome.detail else []
+    lines += [f"END RequestId: {outcome.request_id}", report_line(outcome, service.configuration)]
     if outcome.timed_out:
-        await _log(timed_out_log_line(outcome.request_id, outcome.duration))
-    if outcome.error is None:
-        await _write_stdout(outcome.payload or b"")
-        return True
-    await _write_stdout(outcome.error.to_json().encode())
-    return False
+        lines.append(timed_out_log_line(outcome.request_id, outcome.duration))
+    error = outcome.error
+    answer = (outcome.payload or b"") if error is None else error.to_json().encode()
+    await _write_out((sys.stderr, (_log_text(*lines),)), (sys.stdout, (answer, b"\n")))
+    return error is None
 
 
 def report_line(outcome: InvokeOutcome, configuration: FunctionConfiguration) -> str:
