@@ -154,7 +154,8 @@ def _with_compile_step(then: Callable[[Any, Any], None]) -> None:
     """Call ``then(attr._make, its compile step)`` if attrs has the shape we know.
 
     Where attrs is not imported yet, the call comes as soon as ``attr._make`` has run, before
-    the rest of the package makes its own classes (~30 methods, ~5 ms of compiling here).
+    the rest of the package makes its own classes (14 of the 28 methods attrs compiles as it
+    loads; 3-5 ms of compiling here).
     """
 
     def found(make: Any) -> None:
