@@ -61,6 +61,7 @@ from ._types import StructType as StructType
 from ._types import TypeRegistry as TypeRegistry
 from ._types import UnsentType as UnsentType
 from ._types import WireArray as WireArray
+from ._types import WireEmpty as WireEmpty
 from ._types import WireField as WireField
 from ._types import WireMap as WireMap
 from ._types import WireMarshaler as WireMarshaler
@@ -100,6 +101,7 @@ __all__ = [
     # wire definitions
     "WireType",
     "WireArray",
+    "WireEmpty",
     "WireField",
     "WireMap",
     "WireMarshaler",

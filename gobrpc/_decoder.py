@@ -49,6 +49,7 @@ from ._types import (
     GoType,
     MarshalMethod,
     WireArray,
+    WireEmpty,
     WireField,
     WireMap,
     WireMarshaler,
@@ -95,6 +96,8 @@ _ZEROS: Final[dict[int, GobValue]] = {
 }
 # wireType's fields, by field number.
 _WIRE_VARIANTS: Final = ("array", "slice", "struct", "map", *(m.value for m in MarshalMethod))
+#: Which kind of a wireType that sets several is kept (see ``Decoder._read_definition``).
+_KIND_PREFERENCE: Final = ("struct", "array", "map", "slice", *(m.value for m in MarshalMethod))
 
 
 class NeedData:
@@ -418,81 +421,32 @@ class Decoder:
             raise GobDecodeError(f"gob: duplicate type received (id {type_id})")
 
     def _read_definition(self, r: Reader, type_id: int) -> WireType:
-        """Parse a wireType (type.go) for ``type_id``."""
+        """Parse a wireType (type.go) for ``type_id``.
+
+        Go decodes it with its ordinary struct decoder, so any subset of its kinds may be set,
+        none included, and nothing is checked until a value uses the type. Of several kinds this
+        keeps the one Go decodes a top-level value with (the struct, as compileDec and
+        getIgnoreEnginePtr take it, then decIgnoreOpFor's order); one with none is a
+        :class:`WireEmpty`, which ``_check_graph`` refuses.
+        """
         self._check_new_id(type_id)
-        delta = _delta(r)
-        if not 1 <= delta <= len(_WIRE_VARIANTS):
-            raise GobDecodeError(
-                f"gob: type definition {type_id} has bad wireType field delta {delta}"
-            )
-        variant = _WIRE_VARIANTS[delta - 1]
-        wire: WireType
-        if variant == "struct":
-            name, wid, extra = _read_common_then(r, 1)
-            fields: list[WireField] = []
-            if extra == 1:
-                count = r.read_uint()
-                if count > r.remaining():
-                    raise GobDecodeError(f"gob: struct definition {type_id} claims {count} fields")
-                for _ in range(count):
-                    if r.pos >= r.end:  # Go's decodeArrayHelper: no element at the end
-                        raise GobDecodeError(
-                            "gob: decoding array or slice: length exceeds input size "
-                            f"({count} elements) in definition {type_id}"
-                        )
-                    fields.append(_read_field_type(r))
-                extra = _end_struct(r, "structType")
-            wire = WireStruct(name, wid, tuple(fields))
-        elif variant == "slice":
-            name, wid, extra = _read_common_then(r, 1)
-            elem = 0
-            if extra == 1:
-                elem = _read_id(r, "Elem")
-                extra = _end_struct(r, "sliceType")
-            wire = WireSlice(name, wid, elem)
-        elif variant == "array":
-            name, wid, extra = _read_common_then(r, 2)
-            elem = length = 0
-            field = 0
-            while extra:
-                field += extra
-                if field == 1:
-                    elem = _read_id(r, "Elem")
-                elif field == 2:
-                    length = r.read_int()
-                else:
-                    raise GobDecodeError(
-                        f"gob: bad arrayType field {field} in definition {type_id}"
-                    )
-                extra = _delta(r)
-            wire = WireArray(name, wid, elem, length)
-        elif variant == "map":
-            name, wid, extra = _read_common_then(r, 2)
-            key = elem = 0
-            field = 0
-            while extra:
-                field += extra
-                if field == 1:
-                    key = _read_id(r, "Key")
-                elif field == 2:
-                    elem = _read_id(r, "Elem")
-                else:
-                    raise GobDecodeError(f"gob: bad mapType field {field} in definition {type_id}")
-                extra = _delta(r)
-            wire = WireMap(name, wid, key, elem)
-        else:
-            name, wid, extra = _read_common_then(r, 0)
-            wire = WireMarshaler(MarshalMethod(variant), name, wid)
-        if extra:
-            raise GobDecodeError(
-                f"gob: bad data: field numbers out of bounds in definition {type_id}"
-            )
-        if _delta(r) != 0:
-            raise GobDecodeError(f"gob: wireType for {type_id} sets more than one kind")
+        kinds: dict[str, WireType] = {}
+        field = 0
+        while delta := _delta(r):
+            field += delta
+            if field > len(_WIRE_VARIANTS):
+                raise GobDecodeError(
+                    f"gob: bad data: field numbers out of bounds in definition {type_id}"
+                )
+            variant = _WIRE_VARIANTS[field - 1]
+            kinds[variant] = _read_kind(r, variant, type_id)
         # The definition's own CommonType.Id may differ from the id it is sent under: Go sends a
         # pointer to a GobEncoder type (a *time.Time field) that way, and files it under the id
         # the message names, never comparing the two. So does this decoder.
-        return wire
+        for variant in _KIND_PREFERENCE:
+            if variant in kinds:
+                return kinds[variant]
+        return WireEmpty()
 
     # --- values ------------------------------------------------------------------------------
 
@@ -593,7 +547,7 @@ class Decoder:
             if current == INTERFACE_ID:
                 return True
             wire = cur.lookup(current)
-            if wire is None or current in seen or isinstance(wire, WireMarshaler):
+            if wire is None or current in seen or isinstance(wire, WireMarshaler | WireEmpty):
                 continue
             seen.add(current)
             if isinstance(wire, WireStruct):
@@ -605,11 +559,12 @@ class Decoder:
         return False
 
     def _check_graph(self, cur: _Cursor, type_id: int) -> None:
-        """Refuse a value whose type reaches an undefined id, or a struct field with no name,
-        before reading any of it. Go compiles a value's whole decoder first (compileDec,
-        decIgnoreOpFor), so such a stream fails even where the value's bytes never reach the bad
-        part. Each id found sound is remembered, so a warm stream only looks it up; an id whose
-        graph rests on definitions that came inside this value only once the value is kept."""
+        """Refuse a value whose type reaches an undefined id, a definition that sets no kind, or
+        a struct field with no name, before reading any of it. Go compiles a value's whole decoder
+        first (compileDec, decIgnoreOpFor), so such a stream fails even where the value's bytes
+        never reach the bad part. Each id found sound is remembered, so a warm stream only looks
+        it up; an id whose graph rests on definitions that came inside this value only once the
+        value is kept."""
         sound = cur.sound or ()
         if type_id in sound:
             return
@@ -631,6 +586,11 @@ class Decoder:
                         f"gob: unknown type id or corrupted data: {type_id} {cur.where()}"
                     )
                 raise GobDecodeError(f"gob: bad data: undefined type (id {current}) {cur.where()}")
+            if isinstance(wire, WireEmpty):
+                # Go's decIgnoreOpFor; its typed path says the local type does not match instead.
+                raise GobDecodeError(
+                    f"gob: bad data: ignore can't handle type (id {current}) {cur.where()}"
+                )
             if isinstance(wire, WireStruct):
                 for f in wire.fields:
                     if not f.name:
@@ -760,6 +720,68 @@ def _hashable(key: GobValue, cur: _Cursor) -> GobValue:
     if isinstance(key, dict):
         raise GobDecodeError(f"gob: invalid map key: a map is not comparable {cur.where()}")
     return key
+
+
+def _read_kind(r: Reader, variant: str, type_id: int) -> WireType:
+    """One kind of a wireType: the arrayType, sliceType, ... struct in field ``variant``."""
+    wire: WireType
+    if variant == "struct":
+        name, wid, extra = _read_common_then(r, 1)
+        fields: list[WireField] = []
+        if extra == 1:
+            count = r.read_uint()
+            if count > r.remaining():
+                raise GobDecodeError(f"gob: struct definition {type_id} claims {count} fields")
+            for _ in range(count):
+                if r.pos >= r.end:  # Go's decodeArrayHelper: no element at the end
+                    raise GobDecodeError(
+                        "gob: decoding array or slice: length exceeds input size "
+                        f"({count} elements) in definition {type_id}"
+                    )
+                fields.append(_read_field_type(r))
+            extra = _end_struct(r, "structType")
+        wire = WireStruct(name, wid, tuple(fields))
+    elif variant == "slice":
+        name, wid, extra = _read_common_then(r, 1)
+        elem = 0
+        if extra == 1:
+            elem = _read_id(r, "Elem")
+            extra = _end_struct(r, "sliceType")
+        wire = WireSlice(name, wid, elem)
+    elif variant == "array":
+        name, wid, extra = _read_common_then(r, 2)
+        elem = length = 0
+        field = 0
+        while extra:
+            field += extra
+            if field == 1:
+                elem = _read_id(r, "Elem")
+            elif field == 2:
+                length = r.read_int()
+            else:
+                raise GobDecodeError(f"gob: bad arrayType field {field} in definition {type_id}")
+            extra = _delta(r)
+        wire = WireArray(name, wid, elem, length)
+    elif variant == "map":
+        name, wid, extra = _read_common_then(r, 2)
+        key = elem = 0
+        field = 0
+        while extra:
+            field += extra
+            if field == 1:
+                key = _read_id(r, "Key")
+            elif field == 2:
+                elem = _read_id(r, "Elem")
+            else:
+                raise GobDecodeError(f"gob: bad mapType field {field} in definition {type_id}")
+            extra = _delta(r)
+        wire = WireMap(name, wid, key, elem)
+    else:
+        name, wid, extra = _read_common_then(r, 0)
+        wire = WireMarshaler(MarshalMethod(variant), name, wid)
+    if extra:
+        raise GobDecodeError(f"gob: bad data: field numbers out of bounds in definition {type_id}")
+    return wire
 
 
 def _read_common_then(r: Reader, max_extra: int) -> tuple[str, int, int]:

@@ -184,8 +184,9 @@ class StreamDumper:
             return {"array": {"elem": self._type_ref(wire.elem), "len": wire.length}}
         if isinstance(wire, WireMap):
             return {"map": {"key": self._type_ref(wire.key), "elem": self._type_ref(wire.elem)}}
-        assert isinstance(wire, WireMarshaler)
-        return {wire.method.value: {}}
+        if isinstance(wire, WireMarshaler):
+            return {wire.method.value: {}}
+        return {}  # a WireEmpty: the definition sets no kind
 
     def _definition(self, item: TypeDefinition, offset: int, length: int | None) -> Record:
         record: Record = {"offset": offset}

@@ -39,6 +39,7 @@ from ._types import (
     TypeRegistry,
     UnsentType,
     WireArray,
+    WireEmpty,
     WireMap,
     WireMarshaler,
     WireSlice,
@@ -95,6 +96,9 @@ def _put_common(out: bytearray, name: str, type_id: int) -> None:
 
 def encode_wire_type(out: bytearray, wire: WireType) -> None:
     """Append the wireType struct value that defines ``wire`` (type.go)."""
+    if isinstance(wire, WireEmpty):  # no kind set: only the wireType's closing zero
+        out.append(0)
+        return
     if isinstance(wire, WireMarshaler):
         out.append(_MARSHAL_DELTA[wire.method.value])
     else:

@@ -51,6 +51,7 @@ __all__ = [
     "TypeRegistry",
     "UnsentType",
     "WireArray",
+    "WireEmpty",
     "WireField",
     "WireMap",
     "WireMarshaler",
@@ -478,7 +479,16 @@ class WireMarshaler:
     id: int
 
 
-WireType: TypeAlias = WireStruct | WireSlice | WireArray | WireMap | WireMarshaler
+@attrs.frozen(cache_hash=True)
+class WireEmpty:
+    """A wireType that sets none of its kinds. Go's encoder never sends one; Go's decoder stores
+    it and refuses only a value whose type graph reaches it, so ours does the same."""
+
+    name: str = ""
+    id: int = 0
+
+
+WireType: TypeAlias = WireStruct | WireSlice | WireArray | WireMap | WireMarshaler | WireEmpty
 
 
 @attrs.define(eq=False)

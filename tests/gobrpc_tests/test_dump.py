@@ -28,9 +28,11 @@ from gobrpc import (
     StructType,
     TypeDefinition,
     TypeRegistry,
+    WireEmpty,
 )
 from gobrpc._dump import dump_messages as _dump_messages
 from gobrpc._dump import iter_dump, json_value
+from gobrpc._encoder import encode_wire_type
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = [pytest.param(p, id=p.stem) for p in GOB_CASES]
@@ -177,6 +179,25 @@ def test_bad_utf8_in_names_is_escaped_not_lost() -> None:
     assert [r["name"] for r in records if r["kind"] == "type"] == ["T\\xff"]
     assert records[-1]["value"] == {"struct": "T\\xff", "fields": {"X": 1}}
     _lines(records)  # encodable: no lone surrogates left
+
+
+def test_a_definition_that_sets_no_kind_dumps_with_an_empty_wire() -> None:
+    # wireType{} for id 65 (Go stores it; only a value that uses it fails), then Point{22, 33}.
+    point = b"".join(writes(load(next(p for p in GOB_CASES if p.stem == "point"))))
+    records = dump_messages(b"\x03\xff\x81\x00" + point)
+    assert records[0] == {
+        "offset": 0,
+        "length": 4,
+        "kind": "type",
+        "id": 65,
+        "name": "",
+        "wire": {},
+    }
+    assert [r["kind"] for r in records[1:]] == ["type", "value"]
+    # The encoder writes the same wireType for it.
+    out = bytearray()
+    encode_wire_type(out, WireEmpty())
+    assert out == b"\x00"
 
 
 # --- net/rpc labels --------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from gobrpc import (
     MAX_NESTING,
     MAX_TYPES_PER_STREAM,
     MAX_VALUE_MESSAGES,
+    BasicType,
     DecodedValue,
     Decoder,
     GobDecodeError,
@@ -39,6 +40,7 @@ from gobrpc import (
     GobMarshaled,
     GobStruct,
     InterfaceType,
+    Kind,
     Limits,
     MessageTooLargeError,
     NeedData,
@@ -103,6 +105,11 @@ def map_def(type_id: int, key: int, elem: int) -> bytes:
 def value(type_id: int, body: bytes, *, singleton: bool = True) -> bytes:
     """A value message; non-structs are singletons, sent after a zero delta."""
     return msg(i(type_id) + (b"\x00" if singleton else b"") + body)
+
+
+def no_kind_def(type_id: int) -> bytes:
+    """wireType{}: a definition that sets none of its kinds (Go's encoder never sends one)."""
+    return msg(i(-type_id) + b"\x00")
 
 
 POINT_DEF = struct_def(64, "Point", [("X", 2), ("Y", 2)])
@@ -376,6 +383,38 @@ CORPUS: dict[str, Bad] = {
         GobDecodeError,
         None,  # Go's typed path, which ours follows; its ignore path skips the value unchecked
         ours="gob: bad data: undefined type (id 99)",
+    ),
+    # Go stores a definition that sets no kind and refuses a value whose type graph reaches it
+    # (decIgnoreOpFor; its typed path says instead that the local type does not match).
+    "struct field of a type that sets no kind, the field not sent": Bad(
+        struct_def(64, "P", [("X", 2), ("K", 65)])
+        + no_kind_def(65)
+        + value(64, b"\x01\x02\x00", singleton=False),
+        GobDecodeError,
+        "gob: bad data: ignore can't handle type <nil>",
+        "point",
+        ours="gob: bad data: ignore can't handle type (id 65)",
+    ),
+    "a value of a type that sets no kind": Bad(
+        no_kind_def(64) + value(64, i(1)),
+        GobDecodeError,
+        None,
+        ours="gob: bad data: ignore can't handle type (id 64)",
+    ),
+    "empty slice of a type that sets no kind, defined in an empty message body": Bad(
+        slice_def(64, 65) + msg(i(-65)) + value(64, u(0)),
+        GobDecodeError,
+        None,
+        ours="gob: bad data: ignore can't handle type (id 65)",
+    ),
+    "interface holding a type that sets no kind, defined inside the value": Bad(
+        struct_def(64, "I", [("V", INTERFACE)])
+        + msg(i(64) + b"\x01" + s("T"))
+        + no_kind_def(65)
+        + msg(i(65) + u(2) + b"\x00" + i(1) + b"\x00"),
+        GobDecodeError,
+        None,
+        ours="gob: bad data: ignore can't handle type (id 65)",
     ),
     "empty field name in a struct a value uses": Bad(
         struct_def(64, "Q", [("", 2), ("Y", 2)]) + value(64, b"\x02\x04\x00", singleton=False),
@@ -841,3 +880,80 @@ def test_a_definition_may_leave_out_its_common_type(case: tuple[int, bytes, byte
     ways = _values_three_ways(data)
     assert len(ways[0]) == 1
     assert ways == [ways[0]] * 3
+
+
+def test_an_unused_definition_may_set_no_kind() -> None:
+    # Go's struct decoder reads a wireType with no field set (or no bytes at all) and stores it.
+    want = [GobStruct.of("Point", {"X": 22, "Y": 33})]
+    for definition in (no_kind_def(65), msg(i(-65))):
+        assert _values_three_ways(definition + POINT_DEF + POINT_VALUE) == [want] * 3
+
+
+def _kinds(*kinds: tuple[int, bytes]) -> bytes:
+    """A definition of id 64 setting each (wireType field number, that kind's struct) given."""
+    body = b""
+    last = 0
+    for field, kind in kinds:
+        body += u(field - last) + kind
+        last = field
+    return msg(i(-64) + body + b"\x00")
+
+
+def _common(name: str) -> bytes:
+    return b"\x01\x01" + s(name) + b"\x01" + i(64) + b"\x00"
+
+
+_ARRAY = _common("A") + b"\x01" + i(2) + b"\x01" + i(2) + b"\x00"  # [2]int
+_SLICE = _common("S") + b"\x01" + i(2) + b"\x00"  # []int
+_STRUCT = _common("P") + b"\x01" + u(2) + b"\x01" + s("X") + b"\x01" + i(2) + b"\x00"
+_STRUCT += b"\x01" + s("Y") + b"\x01" + i(2) + b"\x00\x00"  # P{X, Y int}
+_MAP = _common("M") + b"\x01" + i(2) + b"\x01" + i(2) + b"\x00"  # map[int]int
+_MARSHALER = _common("G") + b"\x00"
+_P12 = value(64, b"\x01\x02\x01\x04\x00", singleton=False)
+_P = GobStruct.of("P", {"X": 1, "Y": 2})
+#: A wireType setting several kinds, a value of it, and what it decodes as. The kind kept is the
+#: one Go decodes a top-level value with: the struct (compileDec, getIgnoreEnginePtr), then
+#: decIgnoreOpFor's order (array, map, slice, the marshalers); Go's typed and ignore paths both
+#: decode each of these (checked with a differential run against Go 1.26.8).
+SEVERAL_KINDS = {
+    "slice and struct": (_kinds((2, _SLICE), (3, _STRUCT)), _P12, _P),
+    "struct and GobEncoder": (_kinds((3, _STRUCT), (5, _MARSHALER)), _P12, _P),
+    "array and slice": (_kinds((1, _ARRAY), (2, _SLICE)), value(64, u(2) + i(1) + i(2)), [1, 2]),
+    "slice and map": (_kinds((2, _SLICE), (4, _MAP)), value(64, u(1) + i(1) + i(2)), {1: 2}),
+    "GobEncoder and BinaryMarshaler": (
+        _kinds((5, _MARSHALER), (6, _MARSHALER)),
+        value(64, s("z")),
+        GobMarshaled("G", b"z"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", SEVERAL_KINDS.values(), ids=SEVERAL_KINDS.keys())
+def test_a_definition_may_set_several_kinds(case: tuple[bytes, bytes, object]) -> None:
+    definition, body, want = case
+    assert _values_three_ways(definition + body) == [[want]] * 3
+
+
+@attrs.frozen(kw_only=True)
+class _Point:
+    __gob_name__: ClassVar[str] = "Point"
+    x: int = gob_field("X", BasicType(Kind.INT), default=0)
+    y: int = gob_field("Y", BasicType(Kind.INT), default=0)
+
+
+@pytest.mark.parametrize("kinds", ["slice and struct", "struct and GobEncoder"])
+def test_a_struct_of_several_kinds_decodes_into_a_struct_as_in_go(kinds: str) -> None:
+    definition, body, _ = SEVERAL_KINDS[kinds]
+    decoder = Decoder()
+    decoder.receive_data(definition + body)
+    bound = decoder.next_value(struct_type(_Point))
+    assert not isinstance(bound, NeedData)
+    assert bound.value == _Point(x=1, y=2)
+    result = subprocess.run(
+        [str(gopeer()), "gobdecode", "--case", "point"],
+        input=definition + body,
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, b'[{"X":1,"Y":2}]')
