@@ -28,6 +28,8 @@ from ._events import CallFailed as CallFailed
 from ._events import ConnectionClosed as ConnectionClosed
 from ._events import ErrorReply as ErrorReply
 from ._events import Reply as Reply
+from ._generated import add_generated_code as add_generated_code
+from ._generated import recording_generated_code as recording_generated_code
 from ._limits import DEFAULT_LIMITS as DEFAULT_LIMITS
 from ._limits import MAX_ELEMENTS as MAX_ELEMENTS
 from ._limits import MAX_MESSAGE_SIZE as MAX_MESSAGE_SIZE
@@ -84,6 +86,8 @@ __all__ = [
     "NeedData",
     "FIRST_USER_ID_GO_1_21",
     "FIRST_USER_ID_LEGACY",
+    "add_generated_code",
+    "recording_generated_code",
     # Go types
     "GoType",
     "Kind",

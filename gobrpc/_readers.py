@@ -22,11 +22,11 @@ one compiled for a pair is shared by every stream with the same definitions behi
 
 from __future__ import annotations
 
-import linecache
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from ._errors import GobDecodeError, MessageTooLargeError
+from ._generated import compile_generated
 from ._schema import NARROW_INTS, builder, check_decodable
 from ._types import (
     BOOL_ID,
@@ -209,9 +209,9 @@ class _Compiler:
             "    r.pos = pos\n"
             "    return result\n"
         )
-        filename = f"<gobrpc reader for {t.go_string} from wire {wire_id} at {id(self):#x}>"
-        exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - source built from templates
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        # Named without the wire id: the source does not depend on it, so neither does its code.
+        code = compile_generated(source, f"reader for {t.go_string}")
+        exec(code, namespace)  # noqa: S102 - source built from templates
         read = namespace["read"]
         if not callable(read):  # pragma: no cover - the source above defines it
             raise TypeError("generated reader is not callable")

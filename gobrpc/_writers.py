@@ -21,13 +21,13 @@ framed message is joined, so a 6 MB payload costs one copy per encode.
 
 from __future__ import annotations
 
-import linecache
 import math
 import operator
 import struct
 from collections.abc import Callable, Mapping, Sequence
 
 from ._errors import GobEncodeError
+from ._generated import compile_generated
 from ._types import (
     INT_RANGES,
     SIGNED_KINDS,
@@ -588,11 +588,8 @@ def _generated(
     for i, (put_value, put_field) in enumerate(zip(value_puts, field_puts, strict=True)):
         namespace[f"p{i}"] = put_value
         namespace[f"f{i}"] = put_field
-    # A distinct file name per struct, registered with linecache as attrs does, so that tracebacks
-    # through generated code show its source.
-    filename = f"<gobrpc writer for {t.go_string} at {id(t):#x}>"
-    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - source built from templates
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    code = compile_generated(source, f"writer for {t.go_string}")
+    exec(code, namespace)  # noqa: S102 - source built from templates
     write = namespace["write"]
     if not callable(write):  # pragma: no cover - the source above defines it
         raise TypeError("generated writer is not callable")
