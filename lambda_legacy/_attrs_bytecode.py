@@ -6,6 +6,11 @@ result, as ``.pyc`` files cache a module's. Serving imports trio and this packag
 attrs classes, and that compiling is about a fifth of a bundle's start (tens of milliseconds, the
 cold start Lambda bills).
 
+A bundle's file also carries the readers and writers gobrpc generates for a function's first
+calls (``Function.Ping``, ``Function.Invoke`` and their answers), compiled on first use
+otherwise: 3-4.5 ms of a first Invoke here. :func:`record` gets them from a rehearsal of those
+calls, and :func:`install` hands them to gobrpc (:mod:`gobrpc._generated`).
+
 Where. A bundle records it when it is built (:func:`record`, run by the bundle's interpreter) and
 only reads it (:func:`install`): ``/var/task`` is read-only. The ``lambda-legacy`` verbs and
 :func:`lambda_legacy.start` outside a bundle keep it beside this package's pycs and write it the
@@ -96,6 +101,10 @@ def _header() -> bytes:
     """What must match for stored code to be what this interpreter would compile."""
     return importlib.util.MAGIC_NUMBER + bytes([sys.flags.optimize, _FORMAT])
 
+
+#: The name the file keeps gobrpc's generated readers and writers under, each by its source text
+#: (attrs' methods are under the names attrs compiles them with).
+_GOBRPC = "<gobrpc generated code>"
 
 #: attrs' module with the compile step; the rest of the ``attr`` package makes its own classes
 #: (validators, filters) as it loads, right after this module has run.
@@ -234,13 +243,13 @@ class _CompileStep:
             return
         eval(code, globs, locs)  # noqa: S307 - the code attrs generated, as attrs evaluates it
 
-    def dump(self) -> bytes:
+    def dump(self, extra: _Table | None = None) -> bytes:
         """The file's bytes: everything kept, and the entries of the file loaded for classes this
         process never made (another mode's, another run's), so that two ways of running one verb
         do not each undo the other's file. An entry of a class made here with another script
         is stale, and goes."""
         others = {key: code for key, code in self.table.items() if key[0] not in self.asked}
-        return _header() + marshal.dumps({**others, **self.kept})
+        return _header() + marshal.dumps({**others, **self.kept, **(extra or {})})
 
 
 def _load(path: Path) -> _Table | None:
@@ -283,11 +292,21 @@ def install(path: Path) -> int:
     entries = len(table) if table else 0  # before attrs' own classes take theirs out of it
     if not table or _wrap(table, learning=False) is None:
         return 0
+    generated = {key[1]: code for key, (code, _) in table.items() if key[0] == _GOBRPC}
+    if generated:
+        # Only now: gobrpc makes attrs classes, whose methods the wrapped step serves.
+        from gobrpc import add_generated_code  # noqa: PLC0415
+
+        add_generated_code(generated)
     return entries
 
 
 def record(modules: Iterable[str]) -> bytes:
     """Import ``modules`` and return the bytecode of every attrs method compiled meanwhile.
+
+    An entry ``module:function`` also calls ``function`` once ``module`` is imported, and the
+    readers and writers gobrpc generates during that call are kept too, for
+    :func:`gobrpc.add_generated_code` at :func:`install`.
 
     Run it in a fresh interpreter of the bundle's kind (same version, same ``-O`` level, the
     bundle's packages), before anything else creates attrs classes, with ``PYTHONHASHSEED`` fixed
@@ -297,12 +316,20 @@ def record(modules: Iterable[str]) -> bytes:
     if step is None:
         return b""
     make: Any = sys.modules[_MAKE]
+    generated: _Table = {}
     try:
         for module in modules:
-            importlib.import_module(module)
+            name, _, function = module.partition(":")
+            imported = importlib.import_module(name)
+            if function:
+                from gobrpc import recording_generated_code  # noqa: PLC0415 - imported by now
+
+                with recording_generated_code() as table:
+                    getattr(imported, function)()
+                generated.update({(_GOBRPC, text): (code, None) for text, code in table.items()})
     finally:
         make._compile_and_eval = step.original
-    return step.dump()
+    return step.dump(generated)
 
 
 def package_cache(verb: str = "serve") -> Path:
@@ -344,7 +371,8 @@ def learn(path: Path) -> Callable[[], None]:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m lambda_legacy._attrs_bytecode OUT MODULE...``: record into the file OUT."""
+    """``python -m lambda_legacy._attrs_bytecode OUT MODULE[:FUNCTION]...``: record into the file
+    OUT (see :func:`record`)."""
     out, *modules = argv
     data = record(modules)
     if not data:

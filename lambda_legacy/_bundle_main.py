@@ -24,7 +24,7 @@ from pathlib import Path
 from lambda_legacy import _attrs_bytecode
 from lambda_legacy._deferred_imports import defer
 
-__all__ = ["ATTRS_BYTECODE", "SERVING_MODULES", "main"]
+__all__ = ["ATTRS_BYTECODE", "REHEARSALS", "SERVING_MODULES", "main"]
 
 #: The interpreter is ``<root>/lambda-legacy/bin/python3.X``; a bundle root holds this folder.
 _RUNTIME_DIR = "lambda-legacy"
@@ -39,6 +39,10 @@ SERVING_MODULES = (
     "runtime._runtime_api",
     "runtime._trio_side_run",
 )
+
+#: Called once the serving modules are imported, when the attrs bytecode is recorded: the calls a
+#: function's first conversation makes, so that the gob code they generate is recorded too.
+REHEARSALS = ("runtime._rpc_mode:rehearse_first_calls",)
 
 
 def bundle_root(executable: str) -> Path | None:

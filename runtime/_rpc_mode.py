@@ -13,17 +13,35 @@ import signal
 import sys
 from collections.abc import MutableMapping
 
-from gobrpc import FIRST_USER_ID_LEGACY, TypeRegistry
+from gobrpc import (
+    FIRST_USER_ID_LEGACY,
+    Call,
+    ClientConnection,
+    ServerConnection,
+    TypeRegistry,
+    struct_type,
+)
 
 from ._dispatch import HandlerFunction
 from ._errors import RuntimeFault
 from ._handler import Handler
 from ._handler_threads import MainThreadCalls, MainThreadFirst
 from ._main_thread import StopRequests, run_beside_main_thread
+from ._messages import (
+    INVOKE,
+    METHODS,
+    PING,
+    InvokeRequest,
+    InvokeResponse,
+    InvokeResponse_Error,
+    InvokeResponse_Error_StackFrame,
+    PingRequest,
+    PingResponse,
+)
 from ._server import serve_function
 from ._settings import Settings
 
-__all__ = ["LISTEN_FAILED", "MAX_PORT", "serve_rpc"]
+__all__ = ["LISTEN_FAILED", "MAX_PORT", "rehearse_first_calls", "serve_rpc"]
 
 #: The largest TCP port; Go's listen refuses a larger one with "invalid port".
 MAX_PORT = 65535
@@ -74,3 +92,33 @@ def _listen_port(port: str) -> int | None:
         print(f"listen tcp: address localhost:{port}: invalid port", file=sys.stderr)
         return None
     return number
+
+
+def rehearse_first_calls() -> None:
+    """Decode a Ping and two Invokes as the go1.x service sends them, and encode the answers (a
+    result, then an error with its stack trace): every gob reader and writer a function's first
+    calls need gets generated. A bundle runs this when it is built, to record their code
+    (:func:`gobrpc.recording_generated_code`), so that its first calls compile none.
+    """
+    ping_response, invoke_response = struct_type(PingResponse), struct_type(InvokeResponse)
+    service = ClientConnection(TypeRegistry(FIRST_USER_ID_LEGACY))
+    calls = [
+        service.send_call(PING, METHODS[PING], PingRequest(), ping_response)[1],
+        *(
+            service.send_call(INVOKE, METHODS[INVOKE], InvokeRequest(), invoke_response)[1]
+            for _ in range(2)
+        ),
+    ]
+    function = ServerConnection(TypeRegistry(FIRST_USER_ID_LEGACY), METHODS)
+    function.receive_data(b"".join(calls))
+    frame = InvokeResponse_Error_StackFrame(path="handler.py", line=1, label="handler")
+    error = InvokeResponse_Error(message="m", type="Exception", stack_trace=[frame])
+    answers = [
+        (PING, ping_response, PingResponse()),
+        (INVOKE, invoke_response, InvokeResponse(payload=b"{}")),
+        (INVOKE, invoke_response, InvokeResponse(error=error)),
+    ]
+    for method, body_type, body in answers:
+        call = function.next_event()
+        assert isinstance(call, Call), call
+        function.send_reply(call.seq, method, body_type, body)

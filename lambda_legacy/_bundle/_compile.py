@@ -16,7 +16,8 @@ instead of its mtime.
   Python still compiles a file whose source no longer matches, and tracebacks show source lines.
 - The methods attrs generates for the serving modules' classes, which no ``.pyc`` holds, are
   compiled by the bundle's own interpreter, run as the launcher runs it, into one file
-  (:mod:`lambda_legacy._attrs_bytecode`).
+  (:mod:`lambda_legacy._attrs_bytecode`), with the gob readers and writers of a function's first
+  calls.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import sys
 from pathlib import Path
 from typing import Final
 
-from lambda_legacy._bundle_main import ATTRS_BYTECODE, SERVING_MODULES
+from lambda_legacy._bundle_main import ATTRS_BYTECODE, REHEARSALS, SERVING_MODULES
 
 from ._errors import BundleError
 from ._layout import Layout
@@ -111,4 +112,6 @@ def record_attrs_bytecode(root: Path, layout: Layout) -> None:
         "-m",
         "lambda_legacy._attrs_bytecode",
     ]
-    _run_child([*command, str(out), *SERVING_MODULES], "recording attrs bytecode", cwd=root)
+    _run_child(
+        [*command, str(out), *SERVING_MODULES, *REHEARSALS], "recording attrs bytecode", cwd=root
+    )

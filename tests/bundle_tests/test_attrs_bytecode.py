@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 import lambda_legacy
 from lambda_legacy._attrs_bytecode import (
+    _GOBRPC,
     _FindMakeThen,
     _header,
     _load,
@@ -34,7 +35,7 @@ from lambda_legacy._attrs_bytecode import (
     package_cache,
     resalted,
 )
-from lambda_legacy._bundle_main import ATTRS_BYTECODE, SERVING_MODULES
+from lambda_legacy._bundle_main import ATTRS_BYTECODE, REHEARSALS, SERVING_MODULES
 
 #: Run in a child: install the bytecode (unless told not to), count the compiles attrs still
 #: makes, and compare every method it defines with a fresh compile of its script.
@@ -101,8 +102,8 @@ def _child(path: Path, use: bool, seed: str) -> dict[str, object]:
 
 def _record(path: Path) -> None:
     env = {**os.environ, "PYTHONHASHSEED": "0"}
-    command = [sys.executable, "-m", "lambda_legacy._attrs_bytecode", str(path), *SERVING_MODULES]
-    subprocess.run(command, env=env, check=True, timeout=60)
+    command = [sys.executable, "-m", "lambda_legacy._attrs_bytecode", str(path)]
+    subprocess.run([*command, *SERVING_MODULES, *REHEARSALS], env=env, check=True, timeout=60)
 
 
 def test_installed_bytecode_is_what_attrs_compiles_and_compiles_nothing(tmp_path: Path) -> None:
@@ -466,3 +467,46 @@ def test_the_finder_asks_the_other_finders_with_the_import_systems_path(tmp_path
     assert spec.origin == str(tmp_path / "_make.py")
     assert isinstance(spec.loader, _ThenLoader)
     assert finder not in sys.meta_path  # used once
+
+
+#: Run in a child: install the file (unless told not to), rehearse a function's first calls, and
+#: report the gob readers and writers compiled meanwhile.
+_FIRST_CALLS_CHILD = """
+import builtins, json, sys
+from pathlib import Path
+from lambda_legacy._attrs_bytecode import install
+
+path, use = sys.argv[1:]
+if use == "yes":
+    install(Path(path))
+import runtime._rpc_mode
+compiled = []
+real_compile = builtins.compile
+def counting_compile(source, filename, *args, **kwargs):
+    if str(filename).startswith("<gobrpc"):
+        compiled.append(str(filename))
+    return real_compile(source, filename, *args, **kwargs)
+builtins.compile = counting_compile
+runtime._rpc_mode.rehearse_first_calls()
+print(json.dumps(compiled))
+"""
+
+
+def test_a_bundles_first_calls_compile_no_gob_code(tmp_path: Path) -> None:
+    """The file carries the readers and writers of Ping, Invoke and their answers."""
+    recorded = tmp_path / "attrs.marshal"
+    _record(recorded)
+    table = _load(recorded)
+    assert table is not None
+    names = sorted(code.co_filename for (where, _), (code, _) in table.items() if where == _GOBRPC)
+    assert any("reader for messages.InvokeRequest" in name for name in names), names
+    assert any("writer for messages.InvokeResponse_Error" in name for name in names), names
+
+    def child(use: str) -> list[str]:
+        command = [sys.executable, "-c", _FIRST_CALLS_CHILD, str(recorded), use]
+        out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=60)
+        compiled: list[str] = json.loads(out.stdout)
+        return compiled
+
+    assert child("yes") == []
+    assert len(child("no")) == len(names)  # without the file, each is compiled at first use
