@@ -49,9 +49,9 @@ def start(handler: Callable[..., object]) -> NoReturn:
         LambdaEnvironmentError: neither variable is set (the script was not started by Lambda,
             nor by ``lambda-legacy invoke``); nothing was started.
     """
-    from lambda_legacy._attrs_bytecode import learn, package_cache  # noqa: PLC0415 - lazy
+    from lambda_legacy._attrs_bytecode import REHEARSALS, learn, package_cache  # noqa: PLC0415
 
-    save_bytecode = learn(package_cache())
+    save_bytecode = learn(package_cache(), REHEARSALS)
     from runtime._entry import serve  # noqa: PLC0415 - lazy on purpose
 
     try:

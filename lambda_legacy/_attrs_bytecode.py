@@ -51,7 +51,16 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
-__all__ = ["FILE_NAME", "install", "learn", "package_cache", "record", "resalted"]
+__all__ = [
+    "FILE_NAME",
+    "REHEARSALS",
+    "hand_over_generated_code",
+    "install",
+    "learn",
+    "package_cache",
+    "record",
+    "resalted",
+]
 
 #: The file a bundle keeps the bytecode in, in its runtime folder.
 FILE_NAME = "attrs-methods.marshal"
@@ -105,6 +114,14 @@ def _header() -> bytes:
 #: The name the file keeps gobrpc's generated readers and writers under, each by its source text
 #: (attrs' methods are under the names attrs compiles them with).
 _GOBRPC = "<gobrpc generated code>"
+
+#: The calls a go1.x function's first conversation makes (``module:function``), run to record the
+#: gob code they generate (see :func:`record` and :func:`learn`).
+REHEARSALS = ("runtime._rpc_mode:rehearse_first_calls",)
+
+#: gob code a file carried, kept until the serving mode has imported gobrpc (Runtime API mode
+#: never does, and must not for this): see :func:`hand_over_generated_code`.
+_PENDING: dict[str, CodeType] = {}
 
 #: attrs' module with the compile step; the rest of the ``attr`` package makes its own classes
 #: (validators, filters) as it loads, right after this module has run.
@@ -292,13 +309,33 @@ def install(path: Path) -> int:
     entries = len(table) if table else 0  # before attrs' own classes take theirs out of it
     if not table or _wrap(table, learning=False) is None:
         return 0
-    generated = {key[1]: code for key, (code, _) in table.items() if key[0] == _GOBRPC}
-    if generated:
-        # Only now: gobrpc makes attrs classes, whose methods the wrapped step serves.
-        from gobrpc import add_generated_code  # noqa: PLC0415
-
-        add_generated_code(generated)
+    _PENDING.update(_generated_in(table))
     return entries
+
+
+def _generated_in(table: _Table) -> dict[str, CodeType]:
+    """The gob code ``table`` carries, by source text."""
+    return {key[1]: code for key, (code, _) in table.items() if key[0] == _GOBRPC}
+
+
+def hand_over_generated_code() -> None:
+    """Give gobrpc the code of its readers and writers that the file carried, once the serving
+    mode has imported gobrpc (called when its modules are imported, before it serves)."""
+    gobrpc = sys.modules.get("gobrpc")
+    if gobrpc is not None and _PENDING:
+        gobrpc.add_generated_code(_PENDING)
+        _PENDING.clear()
+
+
+def _rehearsed(rehearsals: Iterable[str]) -> _Table:
+    """Call each ``module:function`` and return the gob code generated meanwhile, as entries."""
+    from gobrpc import recording_generated_code  # noqa: PLC0415 - the rehearsals import it anyway
+
+    with recording_generated_code() as table:
+        for rehearsal in rehearsals:
+            module, _, function = rehearsal.partition(":")
+            getattr(importlib.import_module(module), function)()
+    return {(_GOBRPC, text): (code, None) for text, code in table.items()}
 
 
 def record(modules: Iterable[str]) -> bytes:
@@ -316,17 +353,10 @@ def record(modules: Iterable[str]) -> bytes:
     if step is None:
         return b""
     make: Any = sys.modules[_MAKE]
-    generated: _Table = {}
     try:
         for module in modules:
-            name, _, function = module.partition(":")
-            imported = importlib.import_module(name)
-            if function:
-                from gobrpc import recording_generated_code  # noqa: PLC0415 - imported by now
-
-                with recording_generated_code() as table:
-                    getattr(imported, function)()
-                generated.update({(_GOBRPC, text): (code, None) for text, code in table.items()})
+            importlib.import_module(module.partition(":")[0])
+        generated = _rehearsed(module for module in modules if ":" in module)
     finally:
         make._compile_and_eval = step.original
     return step.dump(generated)
@@ -340,9 +370,12 @@ def package_cache(verb: str = "serve") -> Path:
     return Path(__file__).parent / "__pycache__" / f"attrs-methods.{verb}.{tag}.marshal"
 
 
-def learn(path: Path) -> Callable[[], None]:
+def learn(path: Path, rehearsals: Iterable[str] = ()) -> Callable[[], None]:
     """Serve attrs' compiles from ``path`` as :func:`install` does, and learn the misses; returns
     the function that ends learning and, if anything was learned, saves the bytecode there.
+    That function also hands the file's gob code over (:func:`hand_over_generated_code`); if the
+    file has none and gobrpc is imported by then, it runs ``rehearsals`` (``module:function``)
+    and saves the gob code they generate, once.
 
     Saving is what Python does with pycs: skipped under ``-B`` / ``PYTHONDONTWRITEBYTECODE``,
     atomic (a temporary file renamed into place), and silent where the folder is not writable.
@@ -350,18 +383,28 @@ def learn(path: Path) -> Callable[[], None]:
     made (see :meth:`_CompileStep.dump`); an entry for a class made here with another script
     is stale and dropped.
     """
-    step = _wrap(_load(path) or {}, learning=True)
+    table = _load(path) or {}
+    had_generated = bool(_generated_in(table))
+    _PENDING.update(_generated_in(table))
+    step = _wrap(table, learning=True)
 
     def save() -> None:
+        hand_over_generated_code()
         if step is None or not step.learning:
             return
         step.learning = False  # the handler's own classes are not ours to keep
-        if not step.learned or sys.dont_write_bytecode:
+        generated: _Table = {}
+        if rehearsals and not had_generated and "gobrpc" in sys.modules:
+            try:
+                generated = _rehearsed(rehearsals)
+            except Exception:  # a cache not made is the whole of the loss
+                generated = {}
+        if not (step.learned or generated) or sys.dont_write_bytecode:
             return
         temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         try:
             path.parent.mkdir(exist_ok=True)
-            temporary.write_bytes(step.dump())
+            temporary.write_bytes(step.dump(generated))
             os.replace(temporary, path)
         except OSError:
             with contextlib.suppress(OSError):

@@ -42,7 +42,7 @@ SERVING_MODULES = (
 
 #: Called once the serving modules are imported, when the attrs bytecode is recorded: the calls a
 #: function's first conversation makes, so that the gob code they generate is recorded too.
-REHEARSALS = ("runtime._rpc_mode:rehearse_first_calls",)
+REHEARSALS = _attrs_bytecode.REHEARSALS
 
 
 def bundle_root(executable: str) -> Path | None:
@@ -64,6 +64,8 @@ def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="lambda-legacy bundle")
     _cmd_serve.add_parser(parser.add_subparsers(dest="verb", required=True))
     args = parser.parse_args(["serve", *argv])
+    if root is not None:  # the gob code of the first calls, once the mode's modules are in
+        args.save_bytecode = _attrs_bytecode.hand_over_generated_code
     if root is not None and not os.environ.get("LAMBDA_TASK_ROOT"):
         os.environ["LAMBDA_TASK_ROOT"] = str(root)
     status: int = args.run(args)

@@ -21,7 +21,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from lambda_legacy._attrs_bytecode import learn, package_cache
+from lambda_legacy._attrs_bytecode import REHEARSALS, learn, package_cache
 from lambda_legacy._deferred_imports import defer
 
 __all__ = ["command", "main"]
@@ -74,7 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     defer()  # before any verb imports trio
     arguments = list(sys.argv[1:] if argv is None else argv)
     verbs = arguments[:1] if arguments[:1] and arguments[0] in _VERBS else list(_VERBS)
-    save_bytecode = learn(package_cache(verbs[0])) if len(verbs) == 1 else None
+    rehearsals = REHEARSALS if verbs == ["serve"] else ()
+    save_bytecode = learn(package_cache(verbs[0]), rehearsals) if len(verbs) == 1 else None
     args = parse_arguments(_parser(verbs), arguments)
     # A verb that runs user code (serve) saves before importing it: its classes are not ours.
     args.save_bytecode = save_bytecode

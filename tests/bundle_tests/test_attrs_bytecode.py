@@ -474,12 +474,19 @@ def test_the_finder_asks_the_other_finders_with_the_import_systems_path(tmp_path
 _FIRST_CALLS_CHILD = """
 import builtins, json, sys
 from pathlib import Path
-from lambda_legacy._attrs_bytecode import install
+from lambda_legacy._attrs_bytecode import REHEARSALS, hand_over_generated_code, install, learn
 
-path, use = sys.argv[1:]
-if use == "yes":
+how, path = sys.argv[1:]
+save = None
+if how == "install":
     install(Path(path))
+    assert "gobrpc" not in sys.modules  # Runtime API mode never imports it
+elif how == "learn":
+    save = learn(Path(path), REHEARSALS)
 import runtime._rpc_mode
+if save is not None:
+    save()  # as serve calls it once its mode's modules are imported
+hand_over_generated_code()  # as a bundle's serve does then
 compiled = []
 real_compile = builtins.compile
 def counting_compile(source, filename, *args, **kwargs):
@@ -502,11 +509,23 @@ def test_a_bundles_first_calls_compile_no_gob_code(tmp_path: Path) -> None:
     assert any("reader for messages.InvokeRequest" in name for name in names), names
     assert any("writer for messages.InvokeResponse_Error" in name for name in names), names
 
-    def child(use: str) -> list[str]:
-        command = [sys.executable, "-c", _FIRST_CALLS_CHILD, str(recorded), use]
-        out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=60)
-        compiled: list[str] = json.loads(out.stdout)
-        return compiled
+    assert _first_calls_child("install", recorded) == []
+    # Without the file, each is compiled at first use.
+    assert len(_first_calls_child("none", recorded)) == len(names)
 
-    assert child("yes") == []
-    assert len(child("no")) == len(names)  # without the file, each is compiled at first use
+
+def _first_calls_child(how: str, path: Path) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    command = [sys.executable, "-c", _FIRST_CALLS_CHILD, how, str(path)]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True, timeout=60)
+    compiled: list[str] = json.loads(out.stdout)
+    return compiled
+
+
+def test_serve_learns_the_gob_code_of_the_first_calls_once(tmp_path: Path) -> None:
+    path = tmp_path / "attrs-methods.marshal"
+    _first_calls_child("learn", path)  # learns attrs' methods and rehearses the first calls
+    table = _load(path)
+    assert table is not None
+    assert any(where == _GOBRPC for where, _ in table)
+    assert _first_calls_child("learn", path) == []
