@@ -9,10 +9,11 @@ compiled elsewhere for the same text can be handed to a process before it needs 
 (:func:`recording_generated_code`), as it records the methods attrs generates. Code for a text
 nobody handed over is compiled as before.
 
-Each piece of code is named after what it reads or writes and a checksum of its text, not after
-an object's address, so that one text has one name in every process: recorded code then names
-its source truthfully wherever it runs (``linecache`` gets the text under that name, for
-tracebacks), and a recording is the same bytes on every build.
+Each piece of code is named after a checksum of its text (and what it was first generated for),
+not after an object's address, so that one text has one name in every process: ``linecache``
+gets the text under that name wherever the code runs, so tracebacks show its lines, and a
+recording is the same bytes on every build. Types whose texts are the same (a writer's text
+holds its fields' kinds, not their names) share one piece of code, and its name.
 """
 
 from __future__ import annotations

@@ -209,7 +209,7 @@ class _Compiler:
             "    r.pos = pos\n"
             "    return result\n"
         )
-        # Named without the wire id: the source does not depend on it, so neither does its code.
+        # Named without the struct's own wire id, which its text does not hold (a field's does).
         code = compile_generated(source, f"reader for {t.go_string}")
         exec(code, namespace)  # noqa: S102 - source built from templates
         read = namespace["read"]

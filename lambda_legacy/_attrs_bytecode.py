@@ -281,9 +281,23 @@ def _load(path: Path) -> _Table | None:
         return None
     try:
         table = marshal.loads(data[len(header) :])  # noqa: S302 - our own file, like a pyc
-    except (EOFError, ValueError, TypeError):
+    except (EOFError, ValueError, TypeError, SystemError):  # SystemError: some damaged bytes
         return None
-    return table if isinstance(table, dict) else None
+    return table if _is_table(table) else None
+
+
+def _is_table(table: object) -> bool:
+    """Whether ``table`` has the shape this module writes (a damaged file may not)."""
+    return isinstance(table, dict) and all(
+        isinstance(key, tuple)
+        and len(key) == 2
+        and all(isinstance(part, str) for part in key)
+        and isinstance(value, tuple)
+        and len(value) == 2
+        and isinstance(value[0], CodeType)
+        and (value[1] is None or isinstance(value[1], int))
+        for key, value in table.items()
+    )
 
 
 def _wrap(table: _Table, *, learning: bool) -> _CompileStep | None:
@@ -313,9 +327,32 @@ def install(path: Path) -> int:
     return entries
 
 
-def _generated_in(table: _Table) -> dict[str, CodeType]:
-    """The gob code ``table`` carries, by source text."""
-    return {key[1]: code for key, (code, _) in table.items() if key[0] == _GOBRPC}
+def _gob_key(mark: str) -> str:
+    """The name gob code made by the generator ``mark`` is kept under ("": a bundle's, made
+    with the very files it carries)."""
+    return f"{_GOBRPC} {mark}" if mark else _GOBRPC
+
+
+def _generated_in(table: _Table, mark: str = "") -> dict[str, CodeType]:
+    """The gob code ``table`` carries from the generator ``mark``, by source text."""
+    name = _gob_key(mark)
+    return {key[1]: code for key, (code, _) in table.items() if key[0] == name}
+
+
+def _generator_mark() -> str | None:
+    """Which gobrpc generated the code: the size and time of its reader and writer modules, which
+    an upgrade or an edit changes; None if gobrpc is not imported."""
+    parts = []
+    for name in ("gobrpc._readers", "gobrpc._writers"):
+        path = getattr(sys.modules.get(name), "__file__", None)
+        if path is None:
+            return None
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return None
+        parts.append(f"{stat.st_size}.{stat.st_mtime_ns}")
+    return "-".join(parts)
 
 
 def hand_over_generated_code() -> None:
@@ -327,15 +364,16 @@ def hand_over_generated_code() -> None:
         _PENDING.clear()
 
 
-def _rehearsed(rehearsals: Iterable[str]) -> _Table:
-    """Call each ``module:function`` and return the gob code generated meanwhile, as entries."""
+def _rehearsed(rehearsals: Iterable[str], mark: str = "") -> _Table:
+    """Call each ``module:function`` and return the gob code generated meanwhile, as entries of
+    the generator ``mark``."""
     from gobrpc import recording_generated_code  # noqa: PLC0415 - the rehearsals import it anyway
 
     with recording_generated_code() as table:
         for rehearsal in rehearsals:
             module, _, function = rehearsal.partition(":")
             getattr(importlib.import_module(module), function)()
-    return {(_GOBRPC, text): (code, None) for text, code in table.items()}
+    return {(_gob_key(mark), text): (code, None) for text, code in table.items()}
 
 
 def record(modules: Iterable[str]) -> bytes:
@@ -373,9 +411,10 @@ def package_cache(verb: str = "serve") -> Path:
 def learn(path: Path, rehearsals: Iterable[str] = ()) -> Callable[[], None]:
     """Serve attrs' compiles from ``path`` as :func:`install` does, and learn the misses; returns
     the function that ends learning and, if anything was learned, saves the bytecode there.
-    That function also hands the file's gob code over (:func:`hand_over_generated_code`); if the
-    file has none and gobrpc is imported by then, it runs ``rehearsals`` (``module:function``)
-    and saves the gob code they generate, once.
+    That function also hands the file's gob code over (:func:`hand_over_generated_code`) once
+    the serving mode has imported gobrpc; if the file has none from this gobrpc, the RPC mode is
+    serving and the file can be written, it runs ``rehearsals`` (``module:function``) and saves
+    the gob code they generate, once.
 
     Saving is what Python does with pycs: skipped under ``-B`` / ``PYTHONDONTWRITEBYTECODE``,
     atomic (a temporary file renamed into place), and silent where the folder is not writable.
@@ -384,21 +423,13 @@ def learn(path: Path, rehearsals: Iterable[str] = ()) -> Callable[[], None]:
     is stale and dropped.
     """
     table = _load(path) or {}
-    had_generated = bool(_generated_in(table))
-    _PENDING.update(_generated_in(table))
     step = _wrap(table, learning=True)
 
     def save() -> None:
-        hand_over_generated_code()
         if step is None or not step.learning:
             return
         step.learning = False  # the handler's own classes are not ours to keep
-        generated: _Table = {}
-        if rehearsals and not had_generated and "gobrpc" in sys.modules:
-            try:
-                generated = _rehearsed(rehearsals)
-            except Exception:  # a cache not made is the whole of the loss
-                generated = {}
+        generated = _gob_code_for_this_run(table, rehearsals, path)
         if not (step.learned or generated) or sys.dont_write_bytecode:
             return
         temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
@@ -411,6 +442,41 @@ def learn(path: Path, rehearsals: Iterable[str] = ()) -> Callable[[], None]:
                 temporary.unlink()
 
     return save
+
+
+def _gob_code_for_this_run(table: _Table, rehearsals: Iterable[str], path: Path) -> _Table:
+    """Hand gobrpc the code ``table`` has from this gobrpc, or, where it has none, the RPC mode
+    is serving and ``path`` can be saved, rehearse the first calls for it: the entries to save.
+
+    Code from another gobrpc (an upgrade, an edit) is dropped from ``table``, and never handed
+    over. Runtime API mode never imports the RPC mode's modules, and nothing here imports them.
+    """
+    mark = _generator_mark()
+    if mark is None:  # gobrpc not imported: nothing to hand over, nor any use for it
+        return {}
+    for key in [key for key in table if key[0].startswith(_GOBRPC)]:
+        if key[0] != _gob_key(mark):
+            del table[key]
+    known = _generated_in(table, mark)
+    if known or not rehearsals or "runtime._rpc_mode" not in sys.modules or not _can_save(path):
+        _PENDING.update(known)
+        hand_over_generated_code()
+        return {}
+    try:
+        generated = _rehearsed(rehearsals, mark)
+    except Exception:  # a cache not made is the whole of the loss
+        return {}
+    _PENDING.update(_generated_in(generated, mark))
+    hand_over_generated_code()  # this run's first calls need not compile it again
+    return generated
+
+
+def _can_save(path: Path) -> bool:
+    """Whether :func:`learn`'s save could write ``path`` (as Python writes pycs, or not at all)."""
+    if sys.dont_write_bytecode:
+        return False
+    folder = path.parent if path.parent.exists() else path.parent.parent
+    return os.access(folder, os.W_OK)
 
 
 def main(argv: list[str]) -> int:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import CodeType
+from typing import Any, cast
 
 import pytest
 from hypothesis import given
@@ -483,17 +484,25 @@ if how == "install":
     assert "gobrpc" not in sys.modules  # Runtime API mode never imports it
 elif how == "learn":
     save = learn(Path(path), REHEARSALS)
+compiled = {"save": [], "calls": []}
+stage = ["save"]
+real_compile = builtins.compile
+def counting_compile(source, filename, *args, **kwargs):
+    if str(filename).startswith("<gobrpc"):
+        compiled[stage[0]].append(str(filename))
+    return real_compile(source, filename, *args, **kwargs)
+builtins.compile = counting_compile
+if how == "api-mode":  # a user's script imported gobrpc, then serves the Runtime API
+    save = learn(Path(path), REHEARSALS)
+    import gobrpc
+    save()
+    print(json.dumps({m: m in sys.modules for m in ("trio", "runtime._rpc_mode")}))
+    sys.exit()
 import runtime._rpc_mode
 if save is not None:
     save()  # as serve calls it once its mode's modules are imported
 hand_over_generated_code()  # as a bundle's serve does then
-compiled = []
-real_compile = builtins.compile
-def counting_compile(source, filename, *args, **kwargs):
-    if str(filename).startswith("<gobrpc"):
-        compiled.append(str(filename))
-    return real_compile(source, filename, *args, **kwargs)
-builtins.compile = counting_compile
+stage[0] = "calls"
 runtime._rpc_mode.rehearse_first_calls()
 print(json.dumps(compiled))
 """
@@ -509,23 +518,70 @@ def test_a_bundles_first_calls_compile_no_gob_code(tmp_path: Path) -> None:
     assert any("reader for messages.InvokeRequest" in name for name in names), names
     assert any("writer for messages.InvokeResponse_Error" in name for name in names), names
 
-    assert _first_calls_child("install", recorded) == []
+    assert _first_calls_child("install", recorded)["calls"] == []
     # Without the file, each is compiled at first use.
-    assert len(_first_calls_child("none", recorded)) == len(names)
+    assert len(_first_calls_child("none", recorded)["calls"]) == len(names)
 
 
-def _first_calls_child(how: str, path: Path) -> list[str]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+def _first_calls_child(how: str, path: Path, **env: str) -> dict[str, Any]:
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     command = [sys.executable, "-c", _FIRST_CALLS_CHILD, how, str(path)]
-    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True, timeout=60)
-    compiled: list[str] = json.loads(out.stdout)
+    environment.update(env)
+    out = subprocess.run(
+        command, env=environment, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    compiled: dict[str, Any] = json.loads(out.stdout)
     return compiled
+
+
+def _gob_entries(path: Path) -> list[str]:
+    table = _load(path)
+    assert table is not None
+    return [where for where, _ in table if where.startswith(_GOBRPC)]
 
 
 def test_serve_learns_the_gob_code_of_the_first_calls_once(tmp_path: Path) -> None:
     path = tmp_path / "attrs-methods.marshal"
-    _first_calls_child("learn", path)  # learns attrs' methods and rehearses the first calls
+    first = _first_calls_child("learn", path)  # learns attrs' methods, rehearses the first calls
+    assert first["save"]  # the rehearsal compiled them, once
+    assert first["calls"] == []  # and handed them over at once
+    assert _gob_entries(path)
+    assert _first_calls_child("learn", path) == {"save": [], "calls": []}
+
+
+def test_code_from_another_gobrpc_is_dropped_and_learned_again(tmp_path: Path) -> None:
+    path = tmp_path / "attrs-methods.marshal"
+    _first_calls_child("learn", path)
     table = _load(path)
     assert table is not None
-    assert any(where == _GOBRPC for where, _ in table)
-    assert _first_calls_child("learn", path) == []
+    stale = {(f"{_GOBRPC} 1.2-3.4", text): entry for (_, text), entry in table.items()}
+    path.write_bytes(_header() + marshal.dumps(stale))  # every entry from an older gobrpc
+    again = _first_calls_child("learn", path)
+    assert again["save"]  # rehearsed anew: the old code is not this gobrpc's
+    assert again["calls"] == []
+    assert f"{_GOBRPC} 1.2-3.4" not in _gob_entries(path)
+
+
+def test_nothing_is_rehearsed_where_nothing_can_be_saved(tmp_path: Path) -> None:
+    """A rehearsal costs 8-15 ms: not at every start of a process that cannot keep its result."""
+    path = tmp_path / "attrs-methods.marshal"
+    seen = _first_calls_child("learn", path, PYTHONDONTWRITEBYTECODE="1")
+    assert seen["save"] == []
+    assert not path.exists()
+
+
+def test_runtime_api_mode_rehearses_nothing_even_with_gobrpc_imported(tmp_path: Path) -> None:
+    seen = _first_calls_child("api-mode", tmp_path / "attrs-methods.marshal")
+    assert seen == {"trio": False, "runtime._rpc_mode": False}
+
+
+@pytest.mark.parametrize(
+    "table",
+    [{"x": 1}, {("f", "s"): 1}, {("f", 2): (compile("", "<x>", "exec"), None)}, [1]],
+)
+def test_a_file_of_another_shape_is_not_used(tmp_path: Path, table: object) -> None:
+    """A damaged file with the right header is ignored, as one with a wrong header is."""
+    path = tmp_path / "attrs-methods.marshal"
+    path.write_bytes(_header() + marshal.dumps(cast(Any, table)))
+    assert _load(path) is None  # so install() and learn() start as without a file
