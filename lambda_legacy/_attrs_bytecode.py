@@ -458,16 +458,15 @@ def _gob_code_for_this_run(table: _Table, rehearsals: Iterable[str], path: Path)
         if key[0] != _gob_key(mark):
             del table[key]
     known = _generated_in(table, mark)
-    if known or not rehearsals or "runtime._rpc_mode" not in sys.modules or not _can_save(path):
-        _PENDING.update(known)
-        hand_over_generated_code()
-        return {}
-    try:
-        generated = _rehearsed(rehearsals, mark)
-    except Exception:  # a cache not made is the whole of the loss
-        return {}
-    _PENDING.update(_generated_in(generated, mark))
-    hand_over_generated_code()  # this run's first calls need not compile it again
+    generated: _Table = {}
+    if not known and rehearsals and "runtime._rpc_mode" in sys.modules and _can_save(path):
+        try:
+            generated = _rehearsed(rehearsals, mark)
+        except Exception:  # a cache not made is the whole of the loss
+            generated = {}
+    # What was rehearsed goes over too: this run's first calls need not compile it again.
+    _PENDING.update(known or _generated_in(generated, mark))
+    hand_over_generated_code()
     return generated
 
 
