@@ -46,6 +46,7 @@ from ._types import (
     INTERFACE_ID,
     STRING_ID,
     UINT_ID,
+    ZERO_VALUES,
     GoType,
     MarshalMethod,
     WireArray,
@@ -84,15 +85,6 @@ BUILTIN_NAMES: Final = {
     STRING_ID: "string",
     COMPLEX_ID: "complex",
     INTERFACE_ID: "interface",
-}
-_ZEROS: Final[dict[int, GobValue]] = {
-    BOOL_ID: False,
-    INT_ID: 0,
-    UINT_ID: 0,
-    FLOAT_ID: 0.0,
-    BYTES_ID: b"",
-    STRING_ID: "",
-    COMPLEX_ID: 0j,
 }
 # wireType's fields, by field number.
 _WIRE_VARIANTS: Final = ("array", "slice", "struct", "map", *(m.value for m in MarshalMethod))
@@ -614,7 +606,7 @@ class Decoder:
             shape = self._shapes[wire] = _Shape(
                 tuple(f.name for f in fields),
                 tuple(f.id for f in fields),
-                tuple(_ZEROS.get(f.id) for f in fields),
+                tuple(ZERO_VALUES.get(f.id) for f in fields),
             )
         values = list(shape.zeros)
         count = len(fields)

@@ -27,16 +27,14 @@ from typing import TYPE_CHECKING, Protocol
 
 from ._errors import GobDecodeError, MessageTooLargeError
 from ._generated import compile_generated
-from ._schema import NARROW_INTS, builder, check_decodable
+from ._schema import NARROW_INTS, builder, check_decodable, zero_factory
 from ._types import (
-    BOOL_ID,
     BYTES_ID,
-    COMPLEX_ID,
-    FLOAT_ID,
     INT_ID,
     INT_RANGES,
     STRING_ID,
     UINT_ID,
+    ZERO_VALUES,
     BasicType,
     GoType,
     SliceType,
@@ -70,16 +68,6 @@ __all__ = [
 MAX_SHARED_READERS = 256
 
 _INT64_MAX = (1 << 63) - 1
-#: Zero values of the predefined types: what a field the encoder left out decodes as.
-_ZEROS: dict[int, object] = {
-    BOOL_ID: False,
-    INT_ID: 0,
-    UINT_ID: 0,
-    FLOAT_ID: 0.0,
-    BYTES_ID: b"",
-    STRING_ID: "",
-    COMPLEX_ID: 0j,
-}
 
 
 class Cursor(Protocol):
@@ -243,6 +231,7 @@ class _Compiler:
         }
         blocks = []
         final: dict[str, str] = {}  # attribute -> the last wire field bound to it (it wins)
+        local_types = dict(local.values())
         for i, wf in enumerate(wire.fields):
             var = f"v{u}_{i}"
             match = local.get(wf.name)
@@ -272,7 +261,16 @@ class _Compiler:
             dispatch += "else:\n" + _indent(out_of_bounds, 1)
         else:  # no fields: any field number is out of bounds
             dispatch = out_of_bounds
-        zeros = "".join(f"v{u}_{i} = {_ZEROS.get(wf.id)!r}\n" for i, wf in enumerate(wire.fields))
+        zeros = "".join(
+            f"v{u}_{i} = {ZERO_VALUES.get(wf.id)!r}\n" for i, wf in enumerate(wire.fields)
+        )
+        # A field of a struct or array type that the encoder left out holds Go's zero of it.
+        left_out = ""
+        for attribute, var in final.items():
+            make = zero_factory(local_types[attribute])
+            if make is not None:
+                namespace[f"zero_{var}"] = make
+                left_out += f"if {var} is None:\n    {var} = zero_{var}()\n"
         arguments = ", ".join(f"{attribute}={var}" for attribute, var in final.items())
         return (
             f"{zeros}"
@@ -294,6 +292,7 @@ class _Compiler:
             "        break\n"
             f"    field{u} += delta\n"
             f"{_indent(dispatch, 1)}"
+            f"{left_out}"
             f"{target} = cls{u}({arguments})\n"
         )
 

@@ -34,6 +34,7 @@ from ._types import (
     STRING_ID,
     UINT_ID,
     UNSIGNED_KINDS,
+    ZERO_VALUES,
     ArrayType,
     BasicType,
     Field,
@@ -53,6 +54,7 @@ from ._types import (
     WireStruct,
     WireType,
     base_type,
+    builtin_id,
 )
 from ._values import GobStruct, GobValue
 
@@ -62,11 +64,13 @@ __all__ = [
     "NARROW_INTS",
     "Builder",
     "TypeSpec",
+    "ZeroFactory",
     "builder",
     "check_decodable",
     "gob_field",
     "structure",
     "struct_type",
+    "zero_factory",
 ]
 
 T = TypeVar("T")
@@ -389,7 +393,7 @@ def _struct_builder(t: StructType, cls: type) -> Builder:
     _BUILDERS[t] = forward  # what a recursive field calls while ``t`` is being compiled
     try:
         plan = {
-            f.name: (attribute, builder(f.type, f.name))
+            f.name: (attribute, builder(f.type, f.name), zero_factory(f.type))
             for f, attribute in zip(fields, attributes, strict=True)
         }
     except BaseException:
@@ -403,9 +407,54 @@ def _struct_builder(t: StructType, cls: type) -> Builder:
         for go_name, v in value.fields:
             entry = plan.get(go_name)
             if entry is not None:
-                attribute, sub = entry
-                kwargs[attribute] = v if sub is None or v is None else sub(v)
+                attribute, sub, zero = entry
+                if v is None:  # left out (a field of a composite kind; predefined ones hold zero)
+                    kwargs[attribute] = None if zero is None else zero()
+                else:
+                    kwargs[attribute] = v if sub is None else sub(v)
         return cls(**kwargs)
 
     _BUILDERS[t] = build
     return build
+
+
+#: Makes the value a field holds when the encoder left it out (see :func:`zero_factory`).
+ZeroFactory = Callable[[], object]
+
+
+def zero_factory(t: GoType) -> ZeroFactory | None:
+    """What makes the value Go holds in a field of local type ``t`` that the encoder left out,
+    where that value is not None: a struct bound to a class gets a new instance of it with every
+    field zero (Go's zero struct: a field of a struct type is never nil), an array its length of
+    zero elements. None for the rest: a predefined type's zero comes with its wire type
+    (:data:`ZERO_VALUES`), and a nil pointer, slice, map or interface is None."""
+    return _zero_factory(t, frozenset())
+
+
+def _zero_factory(t: GoType, enclosing: frozenset[StructType]) -> ZeroFactory | None:
+    if isinstance(t, PointerType):
+        return None
+    if isinstance(t, StructType) and t.python_class is not None and t not in enclosing:
+        cls = t.python_class
+        inner = enclosing | {t}  # a struct cannot hold itself by value: Go refuses such a type
+        parts = [
+            (attribute, _zero_factory(f.type, inner), _predefined_zero(f.type))
+            for f, attribute in zip(t.sent_fields, t.python_names or (), strict=True)
+        ]
+
+        def zero_struct() -> object:
+            return cls(**{a: make() if make else zero for a, make, zero in parts})
+
+        return zero_struct
+    if isinstance(t, ArrayType):
+        make, zero, length = _zero_factory(t.elem, enclosing), _predefined_zero(t.elem), t.length
+        return lambda: [make() if make else zero for _ in range(length)]
+    return None
+
+
+def _predefined_zero(t: GoType) -> GobValue:
+    """The zero of a predefined type (None for the others, and for any pointer: nil)."""
+    if isinstance(t, PointerType):
+        return None
+    type_id = builtin_id(t)
+    return None if type_id is None else ZERO_VALUES.get(type_id)

@@ -12,7 +12,7 @@ shares one registry across streams produces the same ids as one Go process would
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
@@ -20,6 +20,7 @@ import attrs
 from ._errors import GobEncodeError
 
 if TYPE_CHECKING:
+    from ._values import GobValue
     from ._writers import Put
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "SIGNED_KINDS",
     "UNSIGNED_KINDS",
     "INTERFACE_ID",
+    "ZERO_VALUES",
     "INT_ID",
     "STRING_ID",
     "UINT_ID",
@@ -71,6 +73,16 @@ BYTES_ID = 5
 STRING_ID = 6
 COMPLEX_ID = 7
 INTERFACE_ID = 8
+#: What a value of each predefined type holds when the encoder left it out (it sends no zeros).
+ZERO_VALUES: Mapping[int, GobValue] = {
+    BOOL_ID: False,
+    INT_ID: 0,
+    UINT_ID: 0,
+    FLOAT_ID: 0.0,
+    BYTES_ID: b"",
+    STRING_ID: "",
+    COMPLEX_ID: 0j,
+}
 #: Ids below this are reserved; a definition for one is "gob: duplicate type received".
 FIRST_USER_ID_MIN = 64
 #: First id a Go process hands out since Go 1.21 (the next id is ``len(idToTypeSlice)``).

@@ -9,8 +9,9 @@ values with Go 1.26's numbering (``TypeRegistry(64)``), must be Go's bytes exact
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+import attrs
 import pytest
 from codec_helpers import drain, three_ways
 from golden_json import TRANSCRIPTS, load
@@ -39,14 +40,17 @@ from gobrpc import (
     SliceType,
     StructType,
     TypeRegistry,
+    gob_field,
     struct_type,
 )
 from gobrpc._rpc import REQUEST, RESPONSE
+from gobrpc._schema import zero_factory
 from runtime._messages import (
     INVOKE,
     METHODS,
     PING,
     InvokeRequest,
+    InvokeRequest_Timestamp,
     InvokeResponse,
     PingRequest,
     PingResponse,
@@ -67,12 +71,43 @@ TYPES: dict[str, GoType] = {
 }
 
 
+@attrs.frozen(kw_only=True)
+class InvokeRequestDeadlineByPointer:
+    """The Go client's request type of the ``deadline_left_out`` transcript: InvokeRequest with
+    Deadline held by pointer, which gob leaves out when nil (the same definition on the wire)."""
+
+    __gob_name__: ClassVar[str] = "InvokeRequest"
+    __gob_package__: ClassVar[str] = "main"
+    payload: bytes = gob_field("Payload", BasicType(Kind.BYTES), default=b"")
+    request_id: str = gob_field("RequestId", BasicType(Kind.STRING), default="")
+    x_amzn_trace_id: str = gob_field("XAmznTraceId", BasicType(Kind.STRING), default="")
+    deadline: InvokeRequest_Timestamp | None = gob_field(
+        "Deadline", PointerType(struct_type(InvokeRequest_Timestamp)), default=None
+    )
+    invoked_function_arn: str = gob_field("InvokedFunctionArn", BasicType(Kind.STRING), default="")
+    cognito_identity_id: str = gob_field("CognitoIdentityId", BasicType(Kind.STRING), default="")
+    cognito_identity_pool_id: str = gob_field(
+        "CognitoIdentityPoolId", BasicType(Kind.STRING), default=""
+    )
+    client_context: bytes = gob_field("ClientContext", BasicType(Kind.BYTES), default=b"")
+
+
+def sent_type(call: Json) -> GoType:
+    """The type the recorded call's body was sent as (which the server decodes into ``TYPES``)."""
+    if call["request_type"] == "InvokeRequest" and call["request"].get("Deadline", {}) is None:
+        return struct_type(InvokeRequestDeadlineByPointer)
+    return TYPES[call["request_type"]]
+
+
 def build(t: GoType, v: Json) -> Any:
-    """A recorded VALUE JSON (golden/README.md) as the Python value our schema classes use."""
+    """A recorded VALUE JSON (golden/README.md) as the Python value our schema classes use. A
+    null is the sender's nil: None, or Go's zero value where ``t`` cannot be nil (a struct held
+    by value decodes as one with every field zero)."""
+    if v is None:
+        zero = zero_factory(t)
+        return None if zero is None else zero()
     while isinstance(t, PointerType):
         t = t.elem
-    if v is None:
-        return None
     if isinstance(t, StructType):
         assert t.python_class is not None
         names = dict(zip((f.name for f in t.sent_fields), t.python_names or (), strict=True))
@@ -173,7 +208,7 @@ def start_calls(client: ClientConnection, connection: Json) -> bytes:
     """Make the recorded calls; returns the bytes our client sends (checked against Go's)."""
     out = b""
     for call in _calls(connection):
-        body_type = TYPES[call["request_type"]]
+        body_type = sent_type(call)
         reply_type = TYPES.get(call["response_type"], StructType(""))
         seq, data = client.send_call(
             call["service_method"], body_type, build(body_type, call["request"]), reply_type

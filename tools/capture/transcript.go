@@ -86,6 +86,19 @@ func invokeReq(id int, payload string) *messages.InvokeRequest {
 	}
 }
 
+// InvokeRequest is aws-lambda-go's messages.InvokeRequest (same name and fields, so the same
+// definition on the wire) with Deadline held by pointer: gob leaves a nil pointer field out.
+type InvokeRequest struct {
+	Payload               []byte
+	RequestId             string
+	XAmznTraceId          string
+	Deadline              *messages.InvokeRequest_Timestamp
+	InvokedFunctionArn    string
+	CognitoIdentityId     string
+	CognitoIdentityPoolId string
+	ClientContext         []byte
+}
+
 func pingThenInvoke(payload string) func(c *session) error {
 	return func(c *session) error {
 		if err := c.ping(); err != nil {
@@ -165,6 +178,18 @@ var scenarios = []scenario{
 			r.Deadline = messages.InvokeRequest_Timestamp{Seconds: 1}
 			return c.invoke(r)
 		})}},
+	{"deadline_left_out", "Ping, then Invoke whose body leaves Deadline out (a Go client's InvokeRequest holding it by pointer, nil: gob omits the field) on the context handler: Go decodes the zero Timestamp", "context", nil,
+		[]func(*session) error{steps(
+			func(c *session) error {
+				return c.rawCall("Function.Ping", 0, messages.PingRequest{}, &messages.PingResponse{})
+			},
+			func(c *session) error {
+				r := invokeReq(1, `{}`)
+				return c.rawCall("Function.Invoke", 1, &InvokeRequest{
+					Payload: r.Payload, RequestId: r.RequestId, XAmznTraceId: r.XAmznTraceId,
+					InvokedFunctionArn: r.InvokedFunctionArn,
+				}, &messages.InvokeResponse{})
+			})}},
 	{"body_decode_error", "raw gob: Request{Function.Invoke, 0} with an int body (42): error reply, connection stays open; then Ping (seq 1)", "echo", nil,
 		[]func(*session) error{steps(
 			func(c *session) error { return c.rawCall("Function.Invoke", 0, 42, &messages.InvokeResponse{}) },
