@@ -13,23 +13,40 @@ Each piece of code is named after a checksum of its text (and what it was first 
 not after an object's address, so that one text has one name in every process: ``linecache``
 gets the text under that name wherever the code runs, so tracebacks show its lines, and a
 recording is the same bytes on every build. Types whose texts are the same (a writer's text
-holds its fields' kinds, not their names) share one piece of code, and its name.
+holds its fields' kinds, not their names) share one piece of code, and its name. ``linecache``
+keeps the newest :data:`MAX_TEXTS_IN_LINECACHE` texts only: a reader's text depends on the type
+ids a peer chose, so a peer that defines new types on every connection makes new texts without
+end (a differential fuzz grew a server by ~6 KB a connection before this bound).
 """
 
 from __future__ import annotations
 
 import linecache
+import threading
 import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import CodeType
 
-__all__ = ["add_generated_code", "compile_generated", "recording_generated_code"]
+__all__ = [
+    "MAX_TEXTS_IN_LINECACHE",
+    "add_generated_code",
+    "compile_generated",
+    "recording_generated_code",
+]
+
+#: How many generated texts ``linecache`` keeps for tracebacks (the newest): as many as the
+#: process shares readers (``MAX_SHARED_READERS``), and a Lambda peer needs about ten.
+MAX_TEXTS_IN_LINECACHE = 256
 
 #: Code handed over, by source text.
 _GIVEN: dict[str, CodeType] = {}
 #: The tables of the recordings in progress.
 _RECORDINGS: list[dict[str, CodeType]] = []
+#: The names of the texts put in ``linecache``, the oldest first; the lock orders updates from
+#: several threads (a worker encodes replies too).
+_IN_LINECACHE: dict[str, None] = {}
+_LINECACHE_LOCK = threading.Lock()
 
 
 def compile_generated(source: str, what: str) -> CodeType:
@@ -40,9 +57,20 @@ def compile_generated(source: str, what: str) -> CodeType:
         code = compile(source, f"<gobrpc {what} #{zlib.crc32(source.encode()):08x}>", "exec")
         for table in _RECORDINGS:
             table[source] = code
-    name = code.co_filename
-    linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+    _show_in_tracebacks(code.co_filename, source)
     return code
+
+
+def _show_in_tracebacks(name: str, source: str) -> None:
+    """Give ``linecache`` the text of ``name``, dropping the oldest one past the bound."""
+    with _LINECACHE_LOCK:
+        linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+        _IN_LINECACHE.pop(name, None)
+        _IN_LINECACHE[name] = None
+        while len(_IN_LINECACHE) > MAX_TEXTS_IN_LINECACHE:
+            oldest = next(iter(_IN_LINECACHE))
+            del _IN_LINECACHE[oldest]
+            linecache.cache.pop(oldest, None)
 
 
 def add_generated_code(table: Mapping[str, CodeType]) -> None:

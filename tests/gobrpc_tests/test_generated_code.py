@@ -128,3 +128,47 @@ def test_one_text_has_one_name_in_every_process() -> None:
     }
     assert len(names) == 1
     assert "0x" not in names.pop()
+
+
+@attrs.frozen
+class _Extra:
+    __gob_package__ = "tests"
+    n: int = gob_field("N", BasicType(Kind.INT64), default=0)
+
+
+@attrs.frozen
+class _Sent:
+    __gob_name__ = "Shown"
+    __gob_package__ = "tests"
+    name: str = gob_field("Name", BasicType(Kind.STRING), default="")
+    extra: _Extra = gob_field("Extra", _Extra, factory=_Extra)
+
+
+@attrs.frozen
+class _Received:
+    """Has no ``Extra``: its reader skips that field by the id the peer gave its type, so a peer
+    numbering its types differently on each connection makes a new text each time."""
+
+    __gob_name__ = "Shown"
+    __gob_package__ = "tests"
+    name: str = gob_field("Name", BasicType(Kind.STRING), default="")
+
+
+def _ours_in_linecache() -> list[str]:
+    return [name for name in linecache.cache if name.startswith("<gobrpc")]
+
+
+def test_linecache_keeps_a_bounded_number_of_texts() -> None:
+    """A peer that defines new types on every connection must not grow the process for good:
+    the newest texts stay behind tracebacks, the oldest go."""
+    received = struct_type(_Received)
+    first_ids = range(100, 100 + _generated.MAX_TEXTS_IN_LINECACHE + 40)
+    for first_id in first_ids:
+        decoder = Decoder()
+        decoder.receive_data(Encoder(TypeRegistry(first_id)).encode(struct_type(_Sent), _Sent("x")))
+        item = decoder.next_value(received)
+        assert item.value == _Received("x")  # type: ignore[union-attr]
+    ours = _ours_in_linecache()
+    assert len(ours) <= _generated.MAX_TEXTS_IN_LINECACHE
+    newest = ours[-1]
+    assert linecache.getline(newest, 1).startswith("def read(")
