@@ -86,6 +86,10 @@ BUILTIN_NAMES: Final = {
     COMPLEX_ID: "complex",
     INTERFACE_ID: "interface",
 }
+#: Go's texts for faults ours describes in more detail (see ``GobDecodeError.go_text``). Go reads
+#: a definition with its ordinary struct decoder, so a stray field in one is this fault too.
+_OUT_OF_BOUNDS: Final = "gob: bad data: field numbers out of bounds"
+_UNKNOWN_ID: Final = "gob: unknown type id or corrupted data"
 # wireType's fields, by field number.
 _WIRE_VARIANTS: Final = ("array", "slice", "struct", "map", *(m.value for m in MarshalMethod))
 #: Which kind of a wireType that sets several is kept (see ``Decoder._read_definition``).
@@ -207,7 +211,9 @@ class _Cursor:
         data, offset = peeked
         if not data:
             self.messages_used += 1
-            raise GobDecodeError(f"EOF: a zero-length message inside a value at offset {offset}")
+            raise GobDecodeError(
+                f"EOF: a zero-length message inside a value at offset {offset}", go_text="EOF"
+            )
         self.value_size += len(data)
         if self.value_size > limits.max_message_size:
             raise MessageTooLargeError(
@@ -320,7 +326,7 @@ class Decoder:
             where = self.frames.stream_offset
             self.frames.consume(1)
             self._definitions_pending = False
-            raise GobDecodeError(f"EOF: a zero-length message at offset {where}")
+            raise GobDecodeError(f"EOF: a zero-length message at offset {where}", go_text="EOF")
         reader = Reader(data)
         try:
             # A user type id (64 and up) takes two bytes: 0xFF, then the id folded with its sign.
@@ -334,9 +340,13 @@ class Decoder:
                 type_id = _int32(type_id)
             if type_id < 0:
                 wire = self._read_definition(reader, _int32(-type_id))
-                if reader.remaining():
-                    raise GobDecodeError(f"extra data in buffer after type definition {-type_id}")
+                # Go's recvType stores the definition before it finds the bytes left over.
                 self._store_types({_int32(-type_id): wire})
+                if reader.remaining():
+                    raise GobDecodeError(
+                        f"extra data in buffer after type definition {-type_id}",
+                        go_text="extra data in buffer",
+                    )
         except GobDecodeError:
             self.frames.consume(1)
             self._definitions_pending = False
@@ -410,7 +420,10 @@ class Decoder:
 
     def _check_new_id(self, type_id: int, pending: dict[int, WireType] | None = None) -> None:
         if type_id < FIRST_USER_ID_MIN or type_id in self.types or (pending and type_id in pending):
-            raise GobDecodeError(f"gob: duplicate type received (id {type_id})")
+            raise GobDecodeError(
+                f"gob: duplicate type received (id {type_id})",
+                go_text="gob: duplicate type received",
+            )
 
     def _read_definition(self, r: Reader, type_id: int) -> WireType:
         """Parse a wireType (type.go) for ``type_id``.
@@ -428,7 +441,8 @@ class Decoder:
             field += delta
             if field > len(_WIRE_VARIANTS):
                 raise GobDecodeError(
-                    f"gob: bad data: field numbers out of bounds in definition {type_id}"
+                    f"gob: bad data: field numbers out of bounds in definition {type_id}",
+                    go_text=_OUT_OF_BOUNDS,
                 )
             variant = _WIRE_VARIANTS[field - 1]
             kinds[variant] = _read_kind(r, variant, type_id)
@@ -447,7 +461,10 @@ class Decoder:
         if isinstance(wire, WireStruct):
             return self._struct(cur, wire, 0)
         if wire is None and type_id not in BUILTIN_NAMES:
-            raise GobDecodeError(f"gob: unknown type id or corrupted data: {type_id} {cur.where()}")
+            raise GobDecodeError(
+                f"gob: unknown type id or corrupted data: {type_id} {cur.where()}",
+                go_text=_UNKNOWN_ID,
+            )
         delta = cur.reader.read_uint()
         if delta != 0:
             raise GobDecodeError(
@@ -476,7 +493,10 @@ class Decoder:
             return self._interface(cur, depth + 1)
         wire = cur.lookup(type_id)
         if wire is None:
-            raise GobDecodeError(f"gob: unknown type id or corrupted data: {type_id} {cur.where()}")
+            raise GobDecodeError(
+                f"gob: unknown type id or corrupted data: {type_id} {cur.where()}",
+                go_text=_UNKNOWN_ID,
+            )
         if depth >= self.limits.max_nesting:
             raise MessageTooLargeError(
                 f"gob: value nests deeper than {self.limits.max_nesting} {cur.where()}"
@@ -575,9 +595,13 @@ class Decoder:
             if wire is None:
                 if current == type_id:
                     raise GobDecodeError(
-                        f"gob: unknown type id or corrupted data: {type_id} {cur.where()}"
+                        f"gob: unknown type id or corrupted data: {type_id} {cur.where()}",
+                        go_text=_UNKNOWN_ID,
                     )
-                raise GobDecodeError(f"gob: bad data: undefined type (id {current}) {cur.where()}")
+                raise GobDecodeError(
+                    f"gob: bad data: undefined type (id {current}) {cur.where()}",
+                    go_text="gob: bad data: undefined type <nil>",  # Go names the missing type
+                )
             if isinstance(wire, WireEmpty):
                 # Go's decIgnoreOpFor; its typed path says the local type does not match instead.
                 raise GobDecodeError(
@@ -628,7 +652,8 @@ class Decoder:
             if field >= count:
                 raise GobDecodeError(
                     f"gob: bad data: field numbers out of bounds: field {field} of "
-                    f"{wire.name or 'struct'} ({count} fields) {cur.where()}"
+                    f"{wire.name or 'struct'} ({count} fields) {cur.where()}",
+                    go_text=_OUT_OF_BOUNDS,
                 )
             type_id = ids[field]
             if type_id == STRING_ID:
@@ -664,7 +689,8 @@ class Decoder:
         else:
             if wire is None and concrete not in BUILTIN_NAMES:
                 raise GobDecodeError(
-                    f"gob: unknown type id or corrupted data: {concrete} {cur.where()}"
+                    f"gob: unknown type id or corrupted data: {concrete} {cur.where()}",
+                    go_text=_UNKNOWN_ID,
                 )
             if cur.reader.read_uint() != 0:
                 raise GobDecodeError(
@@ -723,12 +749,19 @@ def _read_kind(r: Reader, variant: str, type_id: int) -> WireType:
         if extra == 1:
             count = r.read_uint()
             if count > r.remaining():
-                raise GobDecodeError(f"gob: struct definition {type_id} claims {count} fields")
+                raise GobDecodeError(
+                    f"gob: struct definition {type_id} claims {count} fields",
+                    # Go's decodeSlice, which reads a definition's field list
+                    go_text=f"gob: decoding array or slice: length exceeds input size ({count} "
+                    "elements)",
+                )
             for _ in range(count):
                 if r.pos >= r.end:  # Go's decodeArrayHelper: no element at the end
                     raise GobDecodeError(
                         "gob: decoding array or slice: length exceeds input size "
-                        f"({count} elements) in definition {type_id}"
+                        f"({count} elements) in definition {type_id}",
+                        go_text="gob: decoding array or slice: length exceeds input size "
+                        f"({count} elements)",
                     )
                 fields.append(_read_field_type(r))
             extra = _end_struct(r, "structType")
@@ -751,7 +784,10 @@ def _read_kind(r: Reader, variant: str, type_id: int) -> WireType:
             elif field == 2:
                 length = r.read_int()
             else:
-                raise GobDecodeError(f"gob: bad arrayType field {field} in definition {type_id}")
+                raise GobDecodeError(
+                    f"gob: bad arrayType field {field} in definition {type_id}",
+                    go_text=_OUT_OF_BOUNDS,
+                )
             extra = _delta(r)
         wire = WireArray(name, wid, elem, length)
     elif variant == "map":
@@ -765,14 +801,20 @@ def _read_kind(r: Reader, variant: str, type_id: int) -> WireType:
             elif field == 2:
                 elem = _read_id(r, "Elem")
             else:
-                raise GobDecodeError(f"gob: bad mapType field {field} in definition {type_id}")
+                raise GobDecodeError(
+                    f"gob: bad mapType field {field} in definition {type_id}",
+                    go_text=_OUT_OF_BOUNDS,
+                )
             extra = _delta(r)
         wire = WireMap(name, wid, key, elem)
     else:
         name, wid, extra = _read_common_then(r, 0)
         wire = WireMarshaler(MarshalMethod(variant), name, wid)
     if extra:
-        raise GobDecodeError(f"gob: bad data: field numbers out of bounds in definition {type_id}")
+        raise GobDecodeError(
+            f"gob: bad data: field numbers out of bounds in definition {type_id}",
+            go_text=_OUT_OF_BOUNDS,
+        )
     return wire
 
 
@@ -782,7 +824,10 @@ def _read_common_then(r: Reader, max_extra: int) -> tuple[str, int, int]:
     delta = _delta(r)
     if delta != 1:
         if delta - 1 > max_extra:
-            raise GobDecodeError(f"gob: bad data: field numbers out of bounds (delta {delta})")
+            raise GobDecodeError(
+                f"gob: bad data: field numbers out of bounds (delta {delta})",
+                go_text=_OUT_OF_BOUNDS,
+            )
         return "", 0, max(delta - 1, 0)
     name = ""
     type_id = 0
@@ -797,10 +842,12 @@ def _read_common_then(r: Reader, max_extra: int) -> tuple[str, int, int]:
         elif field == 1:
             type_id = _read_id(r, "Id")
         else:
-            raise GobDecodeError(f"gob: bad CommonType field {field}")
+            raise GobDecodeError(f"gob: bad CommonType field {field}", go_text=_OUT_OF_BOUNDS)
     extra = _delta(r)
     if extra > max_extra:
-        raise GobDecodeError(f"gob: bad data: field numbers out of bounds (delta {extra})")
+        raise GobDecodeError(
+            f"gob: bad data: field numbers out of bounds (delta {extra})", go_text=_OUT_OF_BOUNDS
+        )
     return name, type_id, extra
 
 
@@ -819,7 +866,7 @@ def _read_field_type(r: Reader) -> WireField:
         elif field == 1:
             type_id = _read_id(r, "Id")
         else:
-            raise GobDecodeError(f"gob: bad fieldType field {field}")
+            raise GobDecodeError(f"gob: bad fieldType field {field}", go_text=_OUT_OF_BOUNDS)
     return WireField(name, type_id)
 
 
@@ -847,5 +894,7 @@ def _delta(r: Reader) -> int:
 def _end_struct(r: Reader, what: str) -> int:
     delta = _delta(r)
     if delta != 0:
-        raise GobDecodeError(f"gob: bad data: field numbers out of bounds in {what}")
+        raise GobDecodeError(
+            f"gob: bad data: field numbers out of bounds in {what}", go_text=_OUT_OF_BOUNDS
+        )
     return 0

@@ -39,7 +39,16 @@ class RemoteProtocolError(ProtocolError):
 
 class GobDecodeError(RemoteProtocolError):
     """A message is malformed: bad integer, unknown or duplicate type id, field out of range, type
-    mismatch, or a limit exceeded."""
+    mismatch, or a limit exceeded.
+
+    ``str()`` says where and why, for people; :attr:`go_text` is the text Go's decoder gives for
+    the same fault where ours adds detail (offsets, ids, counts): what a net/rpc server puts in
+    its error reply, so the peer reads Go's words.
+    """
+
+    def __init__(self, message: str, *, go_text: str | None = None) -> None:
+        super().__init__(message)
+        self.go_text = message if go_text is None else go_text
 
 
 class MessageTooLargeError(GobDecodeError):

@@ -87,7 +87,8 @@ class MessageBuffer:
             if width > 8:
                 raise GobDecodeError(
                     f"gob: encoded unsigned integer out of range in a message length "
-                    f"(byte {first:#04x} at offset {self._offset + pos})"
+                    f"(byte {first:#04x} at offset {self._offset + pos})",
+                    go_text="gob: encoded unsigned integer out of range",
                 )
             start = pos + 1 + width
             if start > self._end:
@@ -97,7 +98,8 @@ class MessageBuffer:
             # Go's text for a length it refuses (it refuses only 8 GiB and more).
             raise MessageTooLargeError(
                 f"invalid message length: {size} bytes at offset {self._offset + pos}, over "
-                f"the {self.max_message_size}-byte limit"
+                f"the {self.max_message_size}-byte limit",
+                go_text="invalid message length",
             )
         end = start + size
         if end > self._end:

@@ -250,7 +250,8 @@ class _Compiler:
             "raise GobDecodeError(\n"
             f'    f"gob: bad data: field numbers out of bounds: field {{field{u}}} "\n'
             f'    f"of {{NAME{u}}} "\n'
-            f'    f"({{COUNT{u}}} fields) {{cur.where()}}"\n'
+            f'    f"({{COUNT{u}}} fields) {{cur.where()}}",\n'
+            '    go_text="gob: bad data: field numbers out of bounds",\n'
             ")\n"
         )
         if blocks:

@@ -31,7 +31,7 @@ import attrs
 
 from ._decoder import NEED_DATA, BoundValue, DecodedValue, Decoder, NeedData, TypeDefinition
 from ._encoder import Encoder
-from ._errors import LocalProtocolError, RemoteProtocolError
+from ._errors import GobDecodeError, LocalProtocolError, RemoteProtocolError
 from ._events import BadCall, Call, CallFailed, ConnectionClosed, ErrorReply, Reply
 from ._limits import DEFAULT_LIMITS, Limits
 from ._schema import gob_field, struct_type
@@ -209,7 +209,7 @@ class ServerConnection(_Half):
             )
         except RemoteProtocolError as exc:
             self._header = None
-            return self._expect_answer(BadCall(seq, service_method, error or str(exc)))
+            return self._expect_answer(BadCall(seq, service_method, error or _go_text(exc)))
         if isinstance(body, NeedData):
             if not self._eof:
                 return NEED_DATA
@@ -223,7 +223,7 @@ class ServerConnection(_Half):
             return self._expect_answer(BadCall(seq, service_method, error))
         assert isinstance(body, BoundValue)
         if body.error is not None:
-            return self._expect_answer(BadCall(seq, service_method, str(body.error)))
+            return self._expect_answer(BadCall(seq, service_method, _go_text(body.error)))
         return self._expect_answer(Call(seq, service_method, body.value))
 
     def _expect_answer(self, event: Call | BadCall) -> Call | BadCall:
@@ -400,3 +400,9 @@ class ClientConnection(_Half):
     def _close(self, reason: str | None, state: ConnectionState) -> ConnectionClosed:
         self._pending.clear()  # every pending call fails with the connection
         return super()._close(reason, state)
+
+
+def _go_text(exc: RemoteProtocolError) -> str:
+    """What Go's server replies for a body that failed to decode with ``exc``: its decoder's text,
+    not ours (which says where)."""
+    return exc.go_text if isinstance(exc, GobDecodeError) else str(exc)

@@ -128,7 +128,8 @@ class Reader:
         size = 256 - b
         if size > 8:
             raise GobDecodeError(
-                f"gob: encoded unsigned integer out of range (byte {b:#04x} at offset {pos})"
+                f"gob: encoded unsigned integer out of range (byte {b:#04x} at offset {pos})",
+                go_text="gob: encoded unsigned integer out of range",
             )
         stop = pos + 1 + size
         if stop > self.end:
