@@ -334,7 +334,7 @@ class Decoder:
                 reader.pos = 2
                 folded = data[1]
             else:
-                folded = reader.read_uint()
+                folded = _read_type_id(reader)
             type_id = ~(folded >> 1) if folded & 1 else folded >> 1
             if not 0 <= type_id < 1 << 31:
                 type_id = _int32(type_id)
@@ -605,7 +605,8 @@ class Decoder:
             if isinstance(wire, WireEmpty):
                 # Go's decIgnoreOpFor; its typed path says the local type does not match instead.
                 raise GobDecodeError(
-                    f"gob: bad data: ignore can't handle type (id {current}) {cur.where()}"
+                    f"gob: bad data: ignore can't handle type (id {current}) {cur.where()}",
+                    go_text="gob: bad data: ignore can't handle type <nil>",  # Go names the type
                 )
             if isinstance(wire, WireStruct):
                 for f in wire.fields:
@@ -898,3 +899,15 @@ def _end_struct(r: Reader, what: str) -> int:
             f"gob: bad data: field numbers out of bounds in {what}", go_text=_OUT_OF_BOUNDS
         )
     return 0
+
+
+def _read_type_id(reader: Reader) -> int:
+    """A message's leading (folded) type id. Go reads it with ``decodeUintReader``, so one cut
+    short is ``unexpected EOF`` to Go, not the ``invalid uint data length`` of a value's integer."""
+    try:
+        return reader.read_uint()
+    except GobDecodeError as exc:
+        size = 256 - reader.data[reader.pos]  # a multi-byte integer's (it raised: not one byte)
+        if size <= 8:  # cut short; a longer one is Go's errBadUint, as ours says
+            raise GobDecodeError(str(exc), go_text="unexpected EOF") from None
+        raise

@@ -8,6 +8,8 @@ protocol error at all: the peer answered correctly, with net/rpc's ``Response.Er
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "GobDecodeError",
     "GobEncodeError",
@@ -19,6 +21,10 @@ __all__ = [
     "RemoteProtocolError",
     "UnexpectedEOFError",
 ]
+
+
+#: The place a decode error names at its end (``Cursor.where``): Go's texts have none.
+_PLACE = re.compile(r" at offset \d+$")
 
 
 class GobRpcError(Exception):
@@ -48,7 +54,9 @@ class GobDecodeError(RemoteProtocolError):
 
     def __init__(self, message: str, *, go_text: str | None = None) -> None:
         super().__init__(message)
-        self.go_text = message if go_text is None else go_text
+        if go_text is None:  # by default, ours less the place it adds at the end
+            go_text = _PLACE.sub("", message)
+        self.go_text = go_text
 
 
 class MessageTooLargeError(GobDecodeError):

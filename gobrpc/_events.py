@@ -67,6 +67,11 @@ class CallFailed:
 @attrs.frozen
 class ConnectionClosed:
     """No more events: the peer closed (``reason`` None for a clean end), or the stream broke in a
-    way Go answers by closing the connection (``reason`` says how)."""
+    way Go answers by closing the connection (``reason`` says how).
+
+    ``over_limit``: it broke on one of gobrpc's own limits (:mod:`gobrpc._limits`), where Go's
+    decoder would have read on; the I/O layer should say so, since Go's server would not close.
+    """
 
     reason: str | None = None
+    over_limit: bool = False

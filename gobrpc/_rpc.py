@@ -31,7 +31,12 @@ import attrs
 
 from ._decoder import NEED_DATA, BoundValue, DecodedValue, Decoder, NeedData, TypeDefinition
 from ._encoder import Encoder
-from ._errors import GobDecodeError, LocalProtocolError, RemoteProtocolError
+from ._errors import (
+    GobDecodeError,
+    LocalProtocolError,
+    MessageTooLargeError,
+    RemoteProtocolError,
+)
 from ._events import BadCall, Call, CallFailed, ConnectionClosed, ErrorReply, Reply
 from ._limits import DEFAULT_LIMITS, Limits
 from ._schema import gob_field, struct_type
@@ -139,9 +144,11 @@ class _Half:
             return str(exc)
         return None
 
-    def _close(self, reason: str | None, state: ConnectionState) -> ConnectionClosed:
+    def _close(
+        self, reason: str | None, state: ConnectionState, *, over_limit: bool = False
+    ) -> ConnectionClosed:
         self.state = state
-        self._closed = ConnectionClosed(reason)
+        self._closed = ConnectionClosed(reason, over_limit)
         return self._closed
 
 
@@ -182,7 +189,9 @@ class ServerConnection(_Half):
                 header = self.decoder.next_value(REQUEST)
             except RemoteProtocolError as exc:
                 return self._close(
-                    f"rpc: server cannot decode request: {exc}", ConnectionState.ERROR
+                    f"rpc: server cannot decode request: {exc}",
+                    ConnectionState.ERROR,
+                    over_limit=isinstance(exc, MessageTooLargeError),
                 )
             if isinstance(header, NeedData):
                 if self._eof:
@@ -397,9 +406,11 @@ class ClientConnection(_Half):
         self._queued.append(closed)
         return ErrorReply(seq, service_method, error)
 
-    def _close(self, reason: str | None, state: ConnectionState) -> ConnectionClosed:
+    def _close(
+        self, reason: str | None, state: ConnectionState, *, over_limit: bool = False
+    ) -> ConnectionClosed:
         self._pending.clear()  # every pending call fails with the connection
-        return super()._close(reason, state)
+        return super()._close(reason, state, over_limit=over_limit)
 
 
 def _go_text(exc: RemoteProtocolError) -> str:

@@ -133,7 +133,11 @@ class Reader:
             )
         stop = pos + 1 + size
         if stop > self.end:
-            raise GobDecodeError(f"gob: message ends inside an integer (offset {pos})")
+            raise GobDecodeError(
+                f"gob: message ends inside an integer (offset {pos})",
+                go_text=f"gob: invalid uint data length {size}: exceeds input size "
+                f"{self.end - pos - 1}",
+            )
         self.pos = stop
         return int.from_bytes(self.data[pos + 1 : stop], "big")
 

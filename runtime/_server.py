@@ -118,6 +118,8 @@ class FunctionServer:
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 return
             if isinstance(event, ConnectionClosed):
+                if event.over_limit:  # Go's server would read on: say why this one did not
+                    print(f"lambda-legacy: closing a connection: {event.reason}", file=sys.stderr)
                 return
             if isinstance(event, BadCall):
                 await self._reply_error(rpc, event)

@@ -90,6 +90,7 @@ _CASES = {
         _message(_payload(_PING_DEFINITION) + b"\x00") + _PING_VALUE,
     ),
     "a zero-length message": (PING, b"\x00"),
+    "a message whose type id is cut short": (PING, _message(b"\xff")),
     "a CommonType with a field 2": (
         PING,
         _message(_int(-70) + b"\x03\x01\x03\x00\x00\x00") + _PING_DEFINITION_AND_VALUE,

@@ -957,3 +957,15 @@ def test_a_struct_of_several_kinds_decodes_into_a_struct_as_in_go(kinds: str) ->
         timeout=60,
     )
     assert (result.returncode, result.stdout.strip()) == (0, b'[{"X":1,"Y":2}]')
+
+
+def test_the_go_text_of_our_error_is_gos_where_we_give_it() -> None:
+    """``GobDecodeError.go_text`` (what a net/rpc server replies) is Go's text exactly, wherever
+    ours adds detail to Go's words; a case whose text is not Go's at all keeps its own."""
+    for name, bad in CORPUS.items():
+        if bad.go_case is None or bad.go_text is None:  # Go's whole text is known for these
+            continue
+        error = decode_measured(bad.data, bad.limits, eof=bad.at_eof).error
+        if not isinstance(error, GobDecodeError) or bad.go_text not in str(error):
+            continue
+        assert error.go_text == bad.go_text, name

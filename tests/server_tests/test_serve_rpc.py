@@ -23,6 +23,7 @@ from served_process import HERE, PROCESS_TIMEOUT, guarded, invoke_request, serve
 from gobrpc import (
     FIRST_USER_ID_GO_1_21,
     FIRST_USER_ID_LEGACY,
+    MAX_MESSAGE_SIZE,
     BasicType,
     ClientConnection,
     DecodedValue,
@@ -130,6 +131,47 @@ async def test_an_undecodable_header_closes_that_connection_only() -> None:
             await newcomer.ping()
     assert received == b"", "Go closes without replying when a header does not decode"
     assert json.loads(response.payload) == [1]
+
+
+@guarded
+async def test_a_connection_closed_on_our_own_limit_says_so_on_stderr() -> None:
+    """A header announcing more than gobrpc's 8 MiB message limit: Go's server would wait for it
+    (its limit is 8 GiB); ours closes that connection, says why, and serves the others."""
+    oversized = bytes([0xFC]) + (MAX_MESSAGE_SIZE + 1).to_bytes(4, "big") + b"\x00" * 100
+    with served("served_handlers.echo") as server:
+        async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as first:
+            await first.ping()  # listening
+        bad = await trio.open_tcp_stream("127.0.0.1", server.port)
+        async with bad:
+            await bad.send_all(oversized)
+            with trio.fail_after(PROCESS_TIMEOUT):
+                received = await bad.receive_some()
+        async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as newcomer:
+            await newcomer.ping()
+        with trio.fail_after(PROCESS_TIMEOUT):
+            while "closing a connection" not in server.stderr():
+                await trio.sleep(0.01)
+    assert received == b""
+    assert (
+        "lambda-legacy: closing a connection: rpc: server cannot decode request: invalid message "
+        f"length: {MAX_MESSAGE_SIZE + 1} bytes" in server.stderr()
+    )
+
+
+@guarded
+async def test_a_header_go_cannot_decode_closes_without_a_word() -> None:
+    """Go's server logs nothing when a header does not decode; neither does ours."""
+    with served("served_handlers.echo") as server:
+        async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as first:
+            await first.ping()  # listening
+        bad = await trio.open_tcp_stream("127.0.0.1", server.port)
+        async with bad:
+            await bad.send_all(UNDECODABLE_HEADER)
+            with trio.fail_after(PROCESS_TIMEOUT):
+                assert await bad.receive_some() == b""
+        async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as newcomer:
+            await newcomer.ping()
+    assert "closing a connection" not in server.stderr()
 
 
 async def _first_type_ids(port: int) -> list[int]:
