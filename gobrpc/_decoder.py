@@ -32,7 +32,7 @@ from typing import Final, NamedTuple
 import attrs
 
 from ._errors import GobDecodeError, MessageTooLargeError, UnexpectedEOFError
-from ._framing import MessageBuffer
+from ._framing import MessageBuffer, PrefixSkippedError
 from ._limits import DEFAULT_LIMITS, Limits
 from ._readers import Read, compile_reader, outruns_input
 from ._schema import structure
@@ -316,6 +316,8 @@ class Decoder:
             self._messages_needed = 0
         try:
             peeked = self.frames.peek(0)
+        except PrefixSkippedError:
+            raise  # the stream goes on after the skipped length, as Go's does
         except GobDecodeError:
             self.broken = True
             raise

@@ -24,7 +24,13 @@ from __future__ import annotations
 
 from ._errors import GobDecodeError, MessageTooLargeError
 
-__all__ = ["COPY_BELOW", "MessageBuffer"]
+__all__ = [
+    "COPY_BELOW",
+    "GO_TOO_BIG",
+    "LengthSkippedError",
+    "MessageBuffer",
+    "PrefixSkippedError",
+]
 
 #: Messages shorter than this are handed out as ``bytes`` copies rather than views. Copying 4 KiB
 #: takes about as long as making and releasing one view, and every Lambda message other than a
@@ -34,6 +40,24 @@ COPY_BELOW = 4 * 1024
 # Compact the buffer once this much has been consumed from its front, so that consuming many small
 # messages costs O(total) rather than O(n^2) memmoves.
 _COMPACT_AT = 64 * 1024
+
+
+_BAD_UINT = "gob: encoded unsigned integer out of range"
+
+#: Go's decoder refuses a message length of this many bytes or more (``tooBig``, 8 GiB on a
+#: 64-bit machine) and reads on after the length's bytes; a smaller one over our own limit
+#: cannot be read on from, since Go would read that message.
+GO_TOO_BIG = 1 << 33
+
+
+class PrefixSkippedError(GobDecodeError):
+    """The length of the next message was refused, as Go's decoder refuses it (an integer of more
+    than 8 bytes, or 8 GiB and more), and its bytes were skipped, as Go's decoder has read them:
+    the stream goes on after them (net/rpc reads its next request there)."""
+
+
+class LengthSkippedError(PrefixSkippedError, MessageTooLargeError):
+    """A :class:`PrefixSkippedError` for a length of 8 GiB or more: a message too large, too."""
 
 
 class MessageBuffer:
@@ -85,15 +109,21 @@ class MessageBuffer:
         else:
             width = 256 - first
             if width > 8:
-                raise GobDecodeError(
+                message = (
                     f"gob: encoded unsigned integer out of range in a message length "
-                    f"(byte {first:#04x} at offset {self._offset + pos})",
-                    go_text="gob: encoded unsigned integer out of range",
+                    f"(byte {first:#04x} at offset {self._offset + pos})"
                 )
+                self._skip_prefix(pos, 1, PrefixSkippedError(message, go_text=_BAD_UINT))
+                raise GobDecodeError(message, go_text=_BAD_UINT)
             start = pos + 1 + width
             if start > self._end:
                 return None
             size = int.from_bytes(buf[pos + 1 : start], "big")
+            if size >= GO_TOO_BIG:
+                message = f"invalid message length: {size} bytes at offset {self._offset + pos}"
+                self._skip_prefix(
+                    pos, 1 + width, LengthSkippedError(message, go_text="invalid message length")
+                )
         if size > self.max_message_size:
             # Go's text for a length it refuses (it refuses only 8 GiB and more).
             raise MessageTooLargeError(
@@ -127,6 +157,17 @@ class MessageBuffer:
         self._views.append(view)
         return view, self._offset + start
 
+    def _skip_prefix(self, pos: int, size: int, error: PrefixSkippedError) -> None:
+        """At the front of the stream, skip the ``size`` bytes of a refused length and raise
+        ``error``; elsewhere (a value running into later messages) return, and the caller raises
+        an error that ends the stream."""
+        if pos != self._start:
+            return
+        self._first_end = None
+        self._start = pos + size
+        self._moved()
+        raise error
+
     def consume(self, count: int) -> None:
         """Drop the first ``count`` messages (they must be complete)."""
         pos = self._start
@@ -140,6 +181,10 @@ class MessageBuffer:
                 pos = frame[1]
         self._first_end = None
         self._start = pos
+        self._moved()
+
+    def _moved(self) -> None:
+        """After the front moved on: release the views, drop or compact what is behind it."""
         if self._views:
             self.release()
         if self._start == self._end:

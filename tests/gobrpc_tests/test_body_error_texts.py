@@ -4,7 +4,8 @@ server puts it in ``Response.Error``; our exception's own text (which says where
 Each case is a Request definition and header, a malformed body, then a good Ping call: the real
 aws-lambda-go server (``gopeer function``) gets the bytes over TCP, and its replies are the
 expectation; ``ServerConnection`` gets the same bytes whole, a byte at a time and split at random
-points, and must answer each call with Go's error text (or none), and read on as Go does.
+points, and must answer each call with Go's error text (or none), and read on as Go does (after
+a message length Go refuses, from the bytes after it).
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ _CASES = {
         _message(_payload(_PING_DEFINITION) + b"\x00") + _PING_VALUE,
     ),
     "a zero-length message": (PING, b"\x00"),
+    "a message length of more than 8 bytes (Go skips its first byte)": (PING, b"\x80"),
+    "a message length of 8 GiB or more (Go skips it)": (PING, b"\xf8" + b"\xff" * 8),
     "a message whose type id is cut short": (PING, _message(b"\xff")),
     "a CommonType with a field 2": (
         PING,

@@ -19,6 +19,7 @@ from typing import ClassVar
 
 import attrs
 import pytest
+from codec_helpers import three_ways
 from go_peer import gopeer
 from golden_json import GOB_CASES, GOLDEN, TRANSCRIPTS, load, writes
 from hypothesis import given
@@ -644,6 +645,37 @@ def test_the_stream_goes_on_after_a_zero_length_message() -> None:
     items = drain(decoder)
     assert isinstance(items[-1], DecodedValue)
     assert items[-1].value == GobStruct.of("Point", {"X": 22, "Y": 33})
+
+
+@pytest.mark.parametrize(
+    ("length", "error"),
+    [(b"\x80", GobDecodeError), (b"\xf8" + b"\xff" * 8, MessageTooLargeError)],
+    ids=["over_8_bytes", "8_GiB_or_more"],
+)
+def test_the_stream_goes_on_after_a_length_go_refuses(
+    length: bytes, error: type[GobDecodeError]
+) -> None:
+    # Go's Decode fails having read the length's bytes, and the next Decode reads on from there
+    # (so net/rpc answers the next call); fed in any chunking, the length is refused once.
+    for chunks in three_ways(length + POINT_DEF + POINT_VALUE):
+        decoder = Decoder()
+        failures, values = [], []
+        for chunk in chunks:
+            decoder.receive_data(chunk)
+            while True:
+                try:
+                    item = decoder.next_item()
+                except RemoteProtocolError as exc:
+                    failures.append(exc)
+                    continue
+                if isinstance(item, NeedData):
+                    break
+                if isinstance(item, DecodedValue):
+                    values.append(item.value)
+        assert [type(f) for f in failures] == [type(failures[0])]
+        assert isinstance(failures[0], error)
+        assert not decoder.broken
+        assert values == [GobStruct.of("Point", {"X": 22, "Y": 33})]
 
 
 def test_a_message_inside_a_value_may_not_be_empty() -> None:
