@@ -72,6 +72,10 @@ def _payload(message: bytes) -> bytes:
 
 _CASES = {
     "value of an undefined type id": (PING, _message(_int(99) + b"\x00")),
+    "an unknown method whose body does not decode (Go ignores how)": (
+        "Function.Nope",
+        _message(_int(99) + b"\x00"),
+    ),
     "a type defined twice": (PING, _PING_DEFINITION + _PING_DEFINITION + _PING_VALUE),
     "a definition with a reserved id": (
         PING,

@@ -678,6 +678,20 @@ def test_the_stream_goes_on_after_a_length_go_refuses(
         assert values == [GobStruct.of("Point", {"X": 22, "Y": 33})]
 
 
+def test_a_message_of_exactly_the_limit_is_read() -> None:
+    # One message each, with a one-byte length.
+    assert POINT_DEF[0] < 0x80
+    assert POINT_VALUE[0] < 0x80
+    largest = max(POINT_DEF[0], POINT_VALUE[0])
+    decoder = Decoder(Limits(max_message_size=largest))
+    decoder.receive_data(POINT_DEF + POINT_VALUE)
+    assert isinstance(drain(decoder)[-1], DecodedValue)
+    smaller = Decoder(Limits(max_message_size=largest - 1))
+    smaller.receive_data(POINT_DEF + POINT_VALUE)
+    with pytest.raises(MessageTooLargeError):
+        drain(smaller)
+
+
 def test_a_message_inside_a_value_may_not_be_empty() -> None:
     # Go reads the next message for the interface's type and meets EOF there too.
     data = _interface_slice(2)

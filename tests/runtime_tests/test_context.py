@@ -284,6 +284,26 @@ GO_RAW_STRUCT = (
             "json: cannot unmarshal number into Go struct field"
             " ClientApplication.Client.installation_id of type string",
         ),
+        # Each client field, and keys matched case-insensitively (Go names the field as
+        # declared): the texts of aws-lambda-go's server, asked with gopeer client.
+        (
+            b'{"client":{"app_package_name":5}}',
+            "UnmarshalTypeError",
+            "json: cannot unmarshal number into Go struct field"
+            " ClientApplication.Client.app_package_name of type string",
+        ),
+        (
+            b'{"client":{"APP_TITLE":5}}',
+            "UnmarshalTypeError",
+            "json: cannot unmarshal number into Go struct field"
+            " ClientApplication.Client.app_title of type string",
+        ),
+        (
+            b'{"Client":{"App_Version_Code":true}}',
+            "UnmarshalTypeError",
+            "json: cannot unmarshal bool into Go struct field"
+            " ClientApplication.Client.app_version_code of type string",
+        ),
         (
             b'{"env":{"a":1}}',
             "UnmarshalTypeError",

@@ -148,6 +148,7 @@ def test_refused_payloads_carry_go_type_and_message(
 
 
 def test_nesting_limit_is_go_s() -> None:
+    assert MAX_NESTING_DEPTH == 10_000  # encoding/json's maxNestingDepth
     with pytest.raises(UnmarshalError) as too_deep:
         decode_event(b"[" * (MAX_NESTING_DEPTH + 1))
     assert too_deep.value.go_message == "invalid character '[' exceeded max depth"
@@ -237,6 +238,7 @@ def test_structured_noise_agrees_with_python_on_acceptance(parts: list[bytes]) -
         ("<a&b>", b'"<a&b>"'),  # HTML escaping is off
         ("caf\u00e9 \U0001f600", '"caf\u00e9 \U0001f600"'.encode()),  # raw UTF-8
         ("\u2028\u2029", b'"\\u2028\\u2029"'),  # always escaped by Go
+        ("\u2029", b'"\\u2029"'),  # each on its own too
         ("\b\f\n\r\t\x01\x1f\x7f", b'"\\u0008\\u000c\\n\\r\\t\\u0001\\u001f\x7f"'),  # Go 1.19
         ("C:\\bin\\file", b'"C:\\\\bin\\\\file"'),  # a backslash before "b" is not \b
         ("\ud800x", b'"\\ufffdx"'),  # a lone surrogate is invalid UTF-8 to Go

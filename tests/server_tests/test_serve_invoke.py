@@ -222,7 +222,7 @@ async def test_should_exit_reply_is_delivered_then_the_process_exits_non_zero(ki
     assert response.error.should_exit
     assert response.error.stack_trace
     assert response.error.stack_trace[0].label == "raise_base_exception"
-    assert status != 0
+    assert status == 1
 
 
 @guarded

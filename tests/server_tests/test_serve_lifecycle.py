@@ -117,7 +117,7 @@ async def test_start_exits_non_zero_after_a_should_exit_reply(tmp_path: Path) ->
     assert response.error is not None
     assert (response.error.type, response.error.message) == ("SystemExit", "3")
     assert response.error.should_exit
-    assert status != 0
+    assert status == 1
 
 
 @guarded
