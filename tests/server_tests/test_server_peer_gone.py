@@ -14,11 +14,15 @@ from collections.abc import Callable
 
 import pytest
 import trio
+import trio.testing
 from in_process_server import serving
 
+from gobrpc import ClientConnection, TypeRegistry, struct_type
 from runtime._client import connect_function
-from runtime._messages import InvokeRequest
+from runtime._dispatch import HandlerFunction
+from runtime._messages import InvokeRequest, PingRequest, PingResponse
 from runtime._server import FunctionServer
+from runtime._settings import Settings
 
 #: Invokes left unanswered when the client resets: more than one, so that a later reply meets
 #: the connection already marked failed by an earlier one.
@@ -58,7 +62,7 @@ async def _wait_until(condition: Callable[[], bool]) -> None:
 
 @pytest.mark.parametrize("kind", ["def", "async def"])
 async def test_a_client_reset_with_replies_owed_leaves_the_serverserving(
-    kind: str, answers_done: list[BaseException | None]
+    kind: str, answers_done: list[BaseException | None], capsys: pytest.CaptureFixture[str]
 ) -> None:
     entered = threading.Semaphore(0)
     release = threading.Event()
@@ -97,3 +101,21 @@ async def test_a_client_reset_with_replies_owed_leaves_the_serverserving(
                 response = await client.invoke(InvokeRequest(payload=b'{"after": true}'))
     assert response.error is None
     assert response.payload == b'{"after":true}'
+    # The replies owed are dropped with the connection, not reported as encoding failures.
+    assert "rpc: gob error" not in capsys.readouterr().err
+
+
+async def test_an_error_reply_to_a_peer_that_has_gone_ends_only_that_connection() -> None:
+    """A bad call (unknown method) whose peer is gone before its error reply is written: the
+    connection ends quietly, as for any reply; nothing escapes to stop the listener."""
+    client, server_side = trio.testing.memory_stream_pair()
+    caller = ClientConnection(TypeRegistry())
+    _seq, call = caller.send_call(
+        "Function.Nope", struct_type(PingRequest), PingRequest(), struct_type(PingResponse)
+    )
+    await client.send_all(call)
+    await client.aclose()
+    function = HandlerFunction(handler=lambda event, context: event, settings=Settings.from_env({}))
+    server = FunctionServer(function)
+    with trio.fail_after(RUN_TIMEOUT_S):
+        await server.handle_connection(server_side)  # returns: no exception
