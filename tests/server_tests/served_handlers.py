@@ -212,6 +212,29 @@ def thread_state(event: object, context: LambdaContext) -> object:
     }
 
 
+def gated_each(event: object, context: LambdaContext) -> object:
+    """:func:`gated` with a release of its own per tag (``release-<tag>``); the tag ``exit``
+    raises SystemExit once released (a reply with ShouldExit)."""
+    folder, tag = _gate(event)
+    (folder / f"started-{tag}").touch()
+    while not (folder / f"release-{tag}").exists():
+        time.sleep(GATE_POLL_SECONDS)
+    if tag == "exit":
+        raise SystemExit("released")
+    return {"tag": tag}
+
+
+async def async_gated_each(event: object, context: LambdaContext) -> object:
+    """:func:`gated_each` as a coroutine on the server's trio loop."""
+    folder, tag = _gate(event)
+    (folder / f"started-{tag}").touch()
+    while not (folder / f"release-{tag}").exists():
+        await trio.sleep(GATE_POLL_SECONDS)
+    if tag == "exit":
+        raise SystemExit("released")
+    return {"tag": tag}
+
+
 def gated_thread(event: object, context: LambdaContext) -> object:
     """:func:`gated`, answering whether it ran on the main thread."""
     folder, tag = _gate(event)

@@ -82,6 +82,60 @@ async def test_sigterm_finishes_the_invoke_in_flight_then_exits_0(
     assert status == 0
 
 
+@pytest.mark.parametrize("handler", ["gated_each", "async_gated_each"])
+@guarded
+async def test_sigterm_waits_for_every_invoke_in_flight(handler: str, tmp_path: Path) -> None:
+    """Two invokes in flight when SIGTERM comes: the first to finish does not end the server;
+    the second still gets its reply, then the process exits 0."""
+    with served(f"served_handlers.{handler}") as server:
+        replies: dict[str, InvokeResponse] = {}
+        async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as client:
+            async with trio.open_nursery() as nursery:
+
+                async def invoke(tag: str) -> None:
+                    request = invoke_request(gate_event(tmp_path, tag), f"req-{tag}")
+                    replies[tag] = await client.invoke(request)
+
+                for tag in ("a", "b"):
+                    nursery.start_soon(invoke, tag)
+                    await wait_for_file(tmp_path / f"started-{tag}")
+                server.send_signal(signal.SIGTERM)
+                (tmp_path / "release-a").touch()
+                while "a" not in replies:
+                    await trio.sleep(0.01)
+                await trio.sleep(0.2)  # time for a server that stopped too soon to be gone
+                (tmp_path / "release-b").touch()
+            status = await server.wait()
+    assert json.loads(replies["a"].payload) == {"tag": "a"}
+    assert json.loads(replies["b"].payload) == {"tag": "b"}
+    assert status == 0
+
+
+@pytest.mark.parametrize("handler", ["gated_each", "async_gated_each"])
+@guarded
+async def test_sigterm_during_an_invoke_that_says_should_exit_exits_1(
+    handler: str, tmp_path: Path
+) -> None:
+    """The reply's ShouldExit decides the status (1), not the SIGTERM that came meanwhile."""
+    with served(f"served_handlers.{handler}") as server:
+        replies: list[InvokeResponse] = []
+        async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as client:
+            async with trio.open_nursery() as nursery:
+
+                async def invoke() -> None:
+                    request = invoke_request(gate_event(tmp_path, "exit"), "req-exit")
+                    replies.append(await client.invoke(request))
+
+                nursery.start_soon(invoke)
+                await wait_for_file(tmp_path / "started-exit")
+                server.send_signal(signal.SIGTERM)
+                (tmp_path / "release-exit").touch()
+            status = await server.wait()
+    assert replies[0].error is not None
+    assert replies[0].error.should_exit
+    assert status == 1
+
+
 @guarded
 async def test_sigterm_when_idle_exits_0() -> None:
     with served("served_handlers.echo") as server:
