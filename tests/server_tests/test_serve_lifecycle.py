@@ -205,3 +205,15 @@ async def test_a_busy_port_fails_like_go_s_listen() -> None:
             stderr = process.stderr()
     assert status == 1
     assert f"listen tcp 127.0.0.1:{port}: bind: address already in use" in stderr
+
+
+@guarded
+async def test_ctrl_c_between_calls_exits_128_plus_sigint() -> None:
+    """SIGINT on an idle server (the main thread waits for a call) ends it as a Python program
+    ends on Ctrl-C, with 128 + SIGINT, not 1."""
+    with served("served_handlers.echo") as server:
+        async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as client:
+            await client.ping()
+            server.send_signal(signal.SIGINT)
+            status = await server.wait()
+    assert status == 128 + signal.SIGINT

@@ -167,3 +167,17 @@ async def test_a_result_that_does_not_serialise_is_serialised_once() -> None:
         == "Unable to marshal response: Object of type set is not JSON serializable"
     )
     assert len(items_calls) == 1
+
+
+async def test_a_plain_handler_that_returns_a_coroutine_is_awaited() -> None:
+    """A ``def`` that returns a coroutine (a decorator around an ``async def``, say) is awaited
+    on trio, as a coroutine handler is, and the reply carries what it returns."""
+
+    def returns_a_coroutine(event: object, context: object) -> object:
+        return _async_echo({"awaited": event}, context)
+
+    with trio.fail_after(RUN_TIMEOUT_S):
+        async with serving(returns_a_coroutine) as port, connect_function(port) as client:
+            response = await client.invoke(InvokeRequest(payload=b'{"n": 1}'))
+    assert response.error is None
+    assert json.loads(response.payload) == {"awaited": {"n": 1}}
