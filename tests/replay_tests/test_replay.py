@@ -28,7 +28,13 @@ from process_checks import gone
 
 from lambda_legacy import cli
 from lambda_legacy._cmd_replay import ReplayReport, replay_transcript
-from lambda_legacy._replay import CallOutcome, Transcript, load_transcript, replay_connection
+from lambda_legacy._replay import (
+    CallOutcome,
+    Transcript,
+    compare_reply,
+    load_transcript,
+    replay_connection,
+)
 from runtime._client import dial_function, free_port
 
 MIRRORS = Path(__file__).resolve().parent
@@ -393,3 +399,20 @@ def test_a_launcher_that_starts_the_function_in_the_background_and_exits_0_is_fi
     finally:
         if not gone(function):
             os.kill(function, signal.SIGKILL)
+
+
+def test_a_reply_cut_short_differs_where_it_ends() -> None:
+    """A reply that is the recorded one cut short differs at the first byte it lacks."""
+    connection = _transcript("ping").connections[0]
+    call = connection.calls[0]
+    cut = len(call.reply) // 2
+    outcome = compare_reply(
+        (0, 0),
+        call,
+        expected_stream=connection.server_to_client,
+        actual_stream=call.reply[:cut],
+        actual_start=0,
+        language_dependent=(),
+    )
+    assert outcome.verdict == "different"
+    assert outcome.offset == call.reply_offset + cut
