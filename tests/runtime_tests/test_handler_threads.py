@@ -29,6 +29,7 @@ from runtime._handler_threads import (
     MAX_HANDLER_THREADS,
     HandlerThreadPool,
     MainThreadCalls,
+    MainThreadFirst,
     run_sync,
 )
 from runtime._logging import INVOKE_REQUEST_ID, install_lambda_logging
@@ -422,3 +423,17 @@ async def test_handing_a_call_to_a_waiting_thread_steps_aside_once_and_never_whe
         serving.join(WAIT_SECONDS)
     assert not serving.is_alive()
     assert not calls.waiting
+
+
+def test_replying_on_the_main_thread_runs_its_upkeep_at_once() -> None:
+    """The client may act on a reply at once (a SIGTERM right after it must meet our handler), so
+    the main thread's upkeep runs before its reply goes, not only after the call; a worker's
+    reply runs none of it."""
+    ran: list[str] = []
+    first = MainThreadFirst(MainThreadCalls(after_call=lambda: ran.append("upkeep")))
+    worker = threading.Thread(target=first.replying)
+    worker.start()
+    worker.join()
+    assert ran == []
+    first.replying()  # pytest runs tests on the main thread
+    assert ran == ["upkeep"]
