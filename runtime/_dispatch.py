@@ -113,7 +113,11 @@ class HandlerFunction:
             fault = self.init_error
             message = fault.message if fault else "handler is nil"
             error_type = fault.error_type if fault else "errorString"
-            return error_response(ErrorInfo(message=message, type=error_type, should_exit=True))
+            # An init error ends the process after its reply, so that the service starts a fresh
+            # one; aws-lambda-go answers a nil handler's every invoke and goes on serving.
+            return error_response(
+                ErrorInfo(message=message, type=error_type, should_exit=fault is not None)
+            )
         token = INVOKE_REQUEST_ID.set(request.request_id)
         try:
             context = build_context(

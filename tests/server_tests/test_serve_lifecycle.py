@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import trio
+from go_peer import go_function_listening
 
 # The suite imports test modules with importlib, which does not put their folder on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -217,3 +218,22 @@ async def test_ctrl_c_between_calls_exits_128_plus_sigint() -> None:
             server.send_signal(signal.SIGINT)
             status = await server.wait()
     assert status == 128 + signal.SIGINT
+
+
+@guarded
+async def test_start_with_no_handler_answers_as_aws_lambda_go_does(tmp_path: Path) -> None:
+    """``start(None)``, like Go's ``lambda.Start(nil)``: every invoke gets errorString "handler is
+    nil" without ShouldExit, and the function goes on serving (compared with Go's, live)."""
+    script = tmp_path / "no_handler.py"
+    script.write_text("import lambda_legacy\n\nlambda_legacy.start(None)\n")
+    answers: dict[str, list[InvokeResponse]] = {}
+    with go_function_listening("nil") as go_port, started_script(script) as ours:
+        for name, port in (("go", go_port), ("ours", ours.port)):
+            async with connect_function(port, timeout=PROCESS_TIMEOUT) as client:
+                answers[name] = [
+                    await client.invoke(invoke_request(b"{}", f"req-{n}")) for n in range(2)
+                ]
+                await client.ping()  # still serving
+    assert answers["ours"] == answers["go"]
+    assert answers["go"][0].error is not None
+    assert answers["go"][0].error.message == "handler is nil"

@@ -26,6 +26,7 @@ import (
 //	sleep    sleeps event.ms milliseconds, then echoes  ({"ms": 100})
 //	crash    os.Exit(3) in the middle of the invoke
 //	context  returns contextReport (below) as JSON
+//	nil      lambda.Start(nil): no handler at all
 //	script   does what the event says (scriptEvent below), so that one process
 //	         can be driven through several behaviours in a row
 var handlers = map[string]interface{}{
@@ -80,6 +81,7 @@ var handlers = map[string]interface{}{
 		return r, nil
 	},
 	"script": runScript,
+	"nil":    nil, // lambda.Start(nil)
 }
 
 // scriptEvent is the event of the script handler. Action:
