@@ -133,19 +133,23 @@ async def test_an_undecodable_header_closes_that_connection_only() -> None:
     assert json.loads(response.payload) == [1]
 
 
+async def _send_alone(port: int, data: bytes) -> bytes:
+    """Once the server listens, ``data`` on a connection of its own; what first comes back."""
+    async with connect_function(port, timeout=PROCESS_TIMEOUT) as first:
+        await first.ping()
+    async with await trio.open_tcp_stream("127.0.0.1", port) as stream:
+        await stream.send_all(data)
+        with trio.fail_after(PROCESS_TIMEOUT):
+            return await stream.receive_some()
+
+
 @guarded
 async def test_a_connection_closed_on_our_own_limit_says_so_on_stderr() -> None:
     """A header announcing more than gobrpc's 8 MiB message limit: Go's server would wait for it
     (its limit is 8 GiB); ours closes that connection, says why, and serves the others."""
     oversized = bytes([0xFC]) + (MAX_MESSAGE_SIZE + 1).to_bytes(4, "big") + b"\x00" * 100
     with served("served_handlers.echo") as server:
-        async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as first:
-            await first.ping()  # listening
-        bad = await trio.open_tcp_stream("127.0.0.1", server.port)
-        async with bad:
-            await bad.send_all(oversized)
-            with trio.fail_after(PROCESS_TIMEOUT):
-                received = await bad.receive_some()
+        received = await _send_alone(server.port, oversized)
         async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as newcomer:
             await newcomer.ping()
         with trio.fail_after(PROCESS_TIMEOUT):
@@ -162,13 +166,7 @@ async def test_a_connection_closed_on_our_own_limit_says_so_on_stderr() -> None:
 async def test_a_header_go_cannot_decode_closes_without_a_word() -> None:
     """Go's server logs nothing when a header does not decode; neither does ours."""
     with served("served_handlers.echo") as server:
-        async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as first:
-            await first.ping()  # listening
-        bad = await trio.open_tcp_stream("127.0.0.1", server.port)
-        async with bad:
-            await bad.send_all(UNDECODABLE_HEADER)
-            with trio.fail_after(PROCESS_TIMEOUT):
-                assert await bad.receive_some() == b""
+        assert await _send_alone(server.port, UNDECODABLE_HEADER) == b""
         async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as newcomer:
             await newcomer.ping()
     assert "closing a connection" not in server.stderr()
