@@ -20,6 +20,7 @@ from gobrpc import (
 )
 from gobrpc._types import FIRST_USER_ID_GO_1_21
 from runtime._messages import INVOKE, METHODS, InvokeRequest, InvokeResponse
+from runtime._socket_io import write_now
 from runtime._stream import RpcStream, ThreadSend
 
 _INVOKE_REQUEST = struct_type(InvokeRequest)
@@ -219,3 +220,19 @@ async def test_reading_the_next_request_waits_for_a_reply_being_encoded_in_a_thr
     assert released_when_read == [True]
     assert isinstance(event, Call)
     await rpc.aclose()
+
+
+async def test_a_reply_the_kernel_takes_all_but_one_byte_of_is_finished(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first write of a trio-side send takes the reply less its last byte: that byte follows."""
+
+    def all_but_the_last(fd: int, data: bytes) -> int:
+        return write_now(fd, data[:-1])
+
+    monkeypatch.setattr("runtime._stream.write_now", all_but_the_last)
+    rpc, peer = _pair()
+    reply = _reply(0, 100)
+    await rpc.send(reply)
+    want = _expected(reply)
+    assert await _read_exactly(peer, len(want)) == want

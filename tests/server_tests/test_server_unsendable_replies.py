@@ -14,6 +14,8 @@ import trio
 from in_process_server import serving
 
 from runtime._client import connect_function
+from runtime._dispatch import error_response
+from runtime._faults import ErrorInfo
 from runtime._messages import InvokeRequest, InvokeResponse, ReplyNow
 from runtime._server import serve_function
 
@@ -82,3 +84,12 @@ async def test_a_reply_gob_cannot_encode_closes_only_its_connection(
             nursery.cancel_scope.cancel()
     assert response == InvokeResponse(payload=b'{"a":1}')
     assert "rpc: gob error encoding body: " in capsys.readouterr().err
+
+
+def test_a_byte_gobrpc_read_as_an_escape_keeps_going_out_raw() -> None:
+    """Only the surrogates gob cannot send become U+FFFD: U+DC80..U+DCFF is how gobrpc reads a
+    byte that is not UTF-8, and goes back out as that byte (here beside a lone surrogate)."""
+    response = error_response(ErrorInfo(message=HALF_AN_EMOJI + "\udcff", type="T"))
+    assert response.error is not None
+    assert response.error.message == "\ufffd\udcff"
+    assert response.error.message.encode("utf-8", "surrogateescape") == b"\xef\xbf\xbd\xff"
