@@ -363,3 +363,16 @@ def test_slice_definition_names_known_element_types() -> None:
     records = dump_messages(Encoder(TypeRegistry()).encode(t, ["a"]))
     assert records[0]["wire"] == {"slice": {"elem": {"id": 6, "type": "string"}}}
     assert records[1]["value"] == ["a"]
+
+
+def test_offsets_stay_true_past_the_buffers_compaction() -> None:
+    """After more than 64 KiB has been read the buffer moves what is left to its front; the
+    offsets of what follows still count from the stream's start, in any chunking."""
+    encoder = Encoder(TypeRegistry())
+    big = encoder.encode(BasicType(Kind.BYTES), b"x" * 70_000)
+    small = encoder.encode(BasicType(Kind.BYTES), b"y" * 10)
+    stream = big + small + small
+    want = [(0, len(big)), (len(big), len(small)), (len(big) + len(small), len(small))]
+    for chunks in ([stream], [stream[:100], stream[100:]], [big + small[:3], small[3:] + small]):
+        records = list(iter_dump(chunks))
+        assert [(r["offset"], r["length"]) for r in records] == want

@@ -119,6 +119,29 @@ def test_a_stop_signal_reaches_the_run_and_the_handler_is_restored() -> None:
     assert signal.getsignal(signal.SIGUSR1) == before
 
 
+def test_a_stop_signal_that_comes_before_the_run_has_started_still_reaches_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A SIGTERM in the moment between catching the signal and the run starting (a service that
+    stops a function at once) must still stop it, not be lost."""
+    real_start = threading.Thread.start
+
+    def start_after_a_signal(thread: threading.Thread) -> None:
+        monkeypatch.setattr(threading.Thread, "start", real_start)  # this thread only
+        signal.raise_signal(signal.SIGUSR1)  # caught now, on the main thread
+        real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start_after_a_signal)
+
+    async def main(calls: MainThreadCalls, stop_requests: StopRequests) -> int:
+        with trio.move_on_after(10):  # lost: no number comes
+            async for number in stop_requests:
+                return number
+        return 0
+
+    assert run_beside_main_thread(main, stop_signals=(signal.SIGUSR1,)) == signal.SIGUSR1
+
+
 def test_what_the_run_raises_is_raised_on_the_main_thread() -> None:
     async def main(calls: MainThreadCalls, stop_requests: StopRequests) -> int:
         raise LookupError("from the trio thread")
