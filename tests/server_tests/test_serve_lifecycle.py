@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from served_process import (
     PROCESS_TIMEOUT,
+    ServedProcess,
     gate_event,
     guarded,
     invoke_request,
@@ -27,7 +28,7 @@ from served_process import (
     wait_for_file,
 )
 
-from runtime._client import connect_function
+from runtime._client import FunctionClient, connect_function
 from runtime._messages import InvokeResponse
 
 SCRIPT = textwrap.dedent(
@@ -61,26 +62,35 @@ async def test_sigterm_finishes_the_invoke_in_flight_then_exits_0(
     handler: str, tmp_path: Path
 ) -> None:
     with served(f"served_handlers.{handler}") as server:
-        replies: list[InvokeResponse] = []
         async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as client:
-            async with trio.open_nursery() as nursery:
-
-                async def invoke() -> None:
-                    request = invoke_request(gate_event(tmp_path, "a"), "req-in-flight")
-                    replies.append(await client.invoke(request))
-
-                nursery.start_soon(invoke)
-                await wait_for_file(tmp_path / "started-a")
-                server.send_signal(signal.SIGTERM)
-                (tmp_path / "release").touch()
+            reply = await _sigterm_during_an_invoke(server, client, tmp_path, "a", "release")
             status = await server.wait()
             with pytest.raises(trio.BrokenResourceError):
                 await client.ping()  # the server closed the connection after the reply
         with pytest.raises(OSError, match="refused"):
             socket.create_connection(("127.0.0.1", server.port)).close()
-    assert replies[0].error is None
-    assert json.loads(replies[0].payload) == {"tag": "a", "request_id": "req-in-flight"}
+    assert reply.error is None
+    assert json.loads(reply.payload) == {"tag": "a", "request_id": "req-a"}
     assert status == 0
+
+
+async def _sigterm_during_an_invoke(
+    server: ServedProcess, client: FunctionClient, folder: Path, tag: str, release: str
+) -> InvokeResponse:
+    """Invoke a gated handler with ``tag`` (request id ``req-<tag>``), SIGTERM the server once
+    it runs, then create the ``release`` file; the invoke's reply."""
+    replies: list[InvokeResponse] = []
+    async with trio.open_nursery() as nursery:
+
+        async def invoke() -> None:
+            request = invoke_request(gate_event(folder, tag), f"req-{tag}")
+            replies.append(await client.invoke(request))
+
+        nursery.start_soon(invoke)
+        await wait_for_file(folder / f"started-{tag}")
+        server.send_signal(signal.SIGTERM)
+        (folder / release).touch()
+    return replies[0]
 
 
 @pytest.mark.parametrize("handler", ["gated_each", "async_gated_each"])
@@ -119,21 +129,12 @@ async def test_sigterm_during_an_invoke_that_says_should_exit_exits_1(
 ) -> None:
     """The reply's ShouldExit decides the status (1), not the SIGTERM that came meanwhile."""
     with served(f"served_handlers.{handler}") as server:
-        replies: list[InvokeResponse] = []
         async with connect_function(server.port, timeout=PROCESS_TIMEOUT) as client:
-            async with trio.open_nursery() as nursery:
-
-                async def invoke() -> None:
-                    request = invoke_request(gate_event(tmp_path, "exit"), "req-exit")
-                    replies.append(await client.invoke(request))
-
-                nursery.start_soon(invoke)
-                await wait_for_file(tmp_path / "started-exit")
-                server.send_signal(signal.SIGTERM)
-                (tmp_path / "release-exit").touch()
+            release = "release-exit"
+            reply = await _sigterm_during_an_invoke(server, client, tmp_path, "exit", release)
             status = await server.wait()
-    assert replies[0].error is not None
-    assert replies[0].error.should_exit
+    assert reply.error is not None
+    assert reply.error.should_exit
     assert status == 1
 
 
