@@ -23,6 +23,7 @@ without converting.
 from __future__ import annotations
 
 from ._errors import GobDecodeError, MessageTooLargeError
+from ._wire import BAD_UINT
 
 __all__ = [
     "COPY_BELOW",
@@ -41,8 +42,6 @@ COPY_BELOW = 4 * 1024
 # messages costs O(total) rather than O(n^2) memmoves.
 _COMPACT_AT = 64 * 1024
 
-
-_BAD_UINT = "gob: encoded unsigned integer out of range"
 
 #: Go's decoder refuses a message length of this many bytes or more (``tooBig``, 8 GiB on a
 #: 64-bit machine) and reads on after the length's bytes; a smaller one over our own limit
@@ -110,11 +109,11 @@ class MessageBuffer:
             width = 256 - first
             if width > 8:
                 message = (
-                    f"gob: encoded unsigned integer out of range in a message length "
+                    f"{BAD_UINT} in a message length "
                     f"(byte {first:#04x} at offset {self._offset + pos})"
                 )
-                self._skip_prefix(pos, 1, PrefixSkippedError(message, go_text=_BAD_UINT))
-                raise GobDecodeError(message, go_text=_BAD_UINT)
+                self._skip_prefix(pos, 1, PrefixSkippedError(message, go_text=BAD_UINT))
+                raise GobDecodeError(message, go_text=BAD_UINT)
             start = pos + 1 + width
             if start > self._end:
                 return None

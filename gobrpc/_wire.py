@@ -15,6 +15,7 @@ import struct
 from ._errors import GobDecodeError, GobEncodeError
 
 __all__ = [
+    "BAD_UINT",
     "STRING_ERRORS",
     "Reader",
     "float_from_uint",
@@ -25,6 +26,9 @@ __all__ = [
     "put_uint",
     "uint_bytes",
 ]
+
+#: Go's errBadUint: an integer whose length byte says more than 8 bytes.
+BAD_UINT = "gob: encoded unsigned integer out of range"
 
 #: How non-UTF-8 bytes in a gob string reach Python and go back: losslessly, as lone surrogates.
 STRING_ERRORS = "surrogateescape"
@@ -127,10 +131,7 @@ class Reader:
             return b
         size = 256 - b
         if size > 8:
-            raise GobDecodeError(
-                f"gob: encoded unsigned integer out of range (byte {b:#04x} at offset {pos})",
-                go_text="gob: encoded unsigned integer out of range",
-            )
+            raise GobDecodeError(f"{BAD_UINT} (byte {b:#04x} at offset {pos})", go_text=BAD_UINT)
         stop = pos + 1 + size
         if stop > self.end:
             raise GobDecodeError(
